@@ -1,0 +1,89 @@
+/**
+ * Resolved option sets, after flags > environment > config file > defaults and
+ * validation. Durations are in seconds as on the command line (ContextForge names);
+ * sizes in bytes.
+ */
+import type { LogLevelName } from '../observability/logger.js';
+
+export type TransportMode = 'auto' | 'ws' | 'sse' | 'poll';
+
+export interface ConnectOptions {
+  /** Command line of the local stdio MCP server, split without a shell. */
+  localStdio: string;
+  /** Gateway base URL (http(s):// or ws(s)://); path prefix kept. */
+  gateway: string;
+  token?: string;
+  /** Server name the gateway publishes it under (default: derived from the command). */
+  name: string;
+  description?: string;
+  /** Base reconnect delay (s); exponential backoff with jitter, capped at 60 s. */
+  reconnectDelay: number;
+  /** 0 = retry forever. */
+  maxRetries: number;
+  /** Heartbeat interval (s); the peer is dead after 2 × keepalive of silence. */
+  keepalive: number;
+  logLevel: LogLevelName;
+  transport: TransportMode;
+  /** Explicit proxy URL; overrides HTTP(S)_PROXY / NO_PROXY. */
+  proxy?: string;
+  caFile?: string;
+  cert?: string;
+  key?: string;
+  /** Outbox byte bound. */
+  maxQueueBytes: number;
+  /** Maximum size of one stdout line of the child. */
+  maxLineBytes: number;
+  /** Deadline for the local server's initialize (s). */
+  initTimeout: number;
+  /** WebSocket handshake deadline (s). */
+  handshakeTimeout: number;
+}
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  jwtSecret?: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Explicit opt-out of authentication (logs a warning). */
+  noAuth: boolean;
+  /** How long a disconnected tunnel session is kept for resume (s). */
+  resumeWindow: number;
+  maxQueueBytes: number;
+  /** Maximum frame / HTTP body size (bytes). */
+  maxFrameBytes: number;
+  /** Deadline for one MCP request through the tunnel (s). */
+  requestTimeout: number;
+  /** Keepalive the gateway uses for its own SSE comments / poll waits (s). */
+  keepalive: number;
+  logLevel: LogLevelName;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+}
+
+export const CONNECT_DEFAULTS = {
+  reconnectDelay: 1,
+  maxRetries: 0,
+  keepalive: 30,
+  logLevel: 'INFO',
+  transport: 'auto',
+  maxQueueBytes: 16 * 1024 * 1024,
+  maxLineBytes: 4 * 1024 * 1024,
+  initTimeout: 30,
+  handshakeTimeout: 3,
+} as const satisfies Partial<ConnectOptions>;
+
+export const GATEWAY_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 4444,
+  jwtIssuer: 'mcpgateway',
+  jwtAudience: 'mcpgateway-api',
+  noAuth: false,
+  resumeWindow: 120,
+  maxQueueBytes: 16 * 1024 * 1024,
+  maxFrameBytes: 4 * 1024 * 1024,
+  requestTimeout: 300,
+  keepalive: 15,
+  logLevel: 'INFO',
+} as const satisfies Partial<GatewayOptions>;

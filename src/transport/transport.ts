@@ -1,0 +1,49 @@
+/**
+ * A Transport is a dumb, ordered pipe of text frames (one serialized envelope each)
+ * between the tunnel client and the gateway. It knows nothing of MCP, seq or ack: the
+ * ReliableChannel above it does, which is what lets a session move from `ws` to `sse`
+ * or `poll` mid-flight without losing or duplicating anything.
+ *
+ * Contract (after the MCP SDK's Transport):
+ * - Set the handlers, then call `start()`. It resolves once frames can be sent
+ *   (WebSocket open, SSE `session` event seen, ...) and rejects with a TransportError /
+ *   AuthRejectedError / ProxyAuthError / TlsError that says why it could not open.
+ * - `send()` never throws for a closed pipe: frames sent after close are dropped (the
+ *   ReliableChannel keeps them in its outbox and replays them on the next transport).
+ *   It returns false when the pipe is congested (caller may pause its source).
+ * - `onmessage` gets each inbound frame's text, in order.
+ * - `onclose` fires exactly once, also after `close()` and after a failed `start()`.
+ * - `onerror` reports non-fatal problems; fatal ones end in `onclose` with the error.
+ * - `close()` is idempotent.
+ */
+export type TransportKind = 'ws' | 'sse' | 'poll';
+
+export interface TransportCloseInfo {
+  /** The error that ended the pipe; undefined for a local close(). */
+  error?: Error;
+  /** Human-readable reason, for logs. */
+  reason: string;
+}
+
+export interface Transport {
+  readonly kind: TransportKind;
+  onmessage?: (frame: string) => void;
+  onclose?: (info: TransportCloseInfo) => void;
+  onerror?: (err: Error) => void;
+  start(): Promise<void>;
+  send(frame: string): boolean;
+  close(reason?: string): Promise<void>;
+}
+
+/**
+ * The gateway's end of one transport connection (a WebSocket, an SSE stream with its
+ * POSTs, or a series of long polls). Same shape and same contract as Transport, seen
+ * from the other side: TunnelSession attaches to whichever link the client came in on.
+ */
+export interface TunnelLink {
+  readonly kind: TransportKind;
+  onmessage?: (frame: string) => void;
+  onclose?: (info: TransportCloseInfo) => void;
+  send(frame: string): boolean;
+  close(reason?: string): void;
+}
