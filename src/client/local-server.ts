@@ -1,0 +1,296 @@
+/**
+ * The local stdio MCP server as a child process, and the one MCP session the client holds
+ * with it (ARCHITECTURE.md: "the client owns the local server's MCP session"). `start()`
+ * spawns the child and performs `initialize` itself; after that the class is a pipe of
+ * JSON-RPC messages: `send()` writes to stdin, `onmessage` gets stdout, `pause()`/`resume()`
+ * apply backpressure to stdout when the tunnel's queue is full.
+ *
+ * stdout is the protocol, so only JSON-RPC 2.0 objects are forwarded; anything else a
+ * server prints there is logged and skipped. stderr is inherited: the server's own logs
+ * reach the user unchanged.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { LocalServerError } from '../errors.js';
+import { classify, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import type { Logger } from '../observability/logger.js';
+import { childEnv } from './child-env.js';
+import { parseCommand } from './command.js';
+import { LineSplitter } from './line-splitter.js';
+import { initializeRequest, readInitializeResponse, type InitializeResult } from './initialize.js';
+
+export type { InitializeResult } from './initialize.js';
+export type LocalServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'exited';
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface LocalServerOptions {
+  command: string;
+  maxLineBytes: number;
+  initTimeoutMs: number;
+  logger: Logger;
+  /** Parent environment; tunnel secrets are removed from it (see childEnv). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  clientInfo?: { name: string; version: string };
+  /** Each step of stop(): stdin EOF, then SIGTERM, then SIGKILL. Default 2000 ms. */
+  stopGraceMs?: number;
+}
+
+/** An id our own initialize uses; gateway-side ids are rewritten and never look like it. */
+export const INIT_REQUEST_ID = 'mcp-reverse-proxy:init';
+const LOG_EXCERPT_CHARS = 200;
+
+export class LocalServer {
+  onexit?: (info: ExitInfo) => void;
+  /** stdin drained after send() returned false. */
+  ondrain?: () => void;
+
+  private readonly options: LocalServerOptions;
+  private readonly log: Logger;
+  private child?: ChildProcess;
+  private _state: LocalServerState = 'idle';
+  private _onmessage?: (msg: JsonRpcMessage) => void;
+  /** Messages read before start() resolved or before a handler was set, in order. */
+  private backlog: Array<{ msg: JsonRpcMessage; bytes: number }> = [];
+  private backlogBytes = 0;
+  private pendingInit?: { resolve: (result: InitializeResult) => void; reject: (err: Error) => void };
+  private started = false;
+  private paused = false;
+  private exitInfo?: ExitInfo;
+  private exited!: Promise<void>;
+  private markExited!: () => void;
+  private stopping?: Promise<void>;
+
+  constructor(options: LocalServerOptions) {
+    this.options = options;
+    this.log = options.logger.child({ component: 'local-server' });
+  }
+
+  get state(): LocalServerState {
+    return this._state;
+  }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Every JSON-RPC message the server writes. Messages read while none is set are kept and delivered once it is. */
+  get onmessage(): ((msg: JsonRpcMessage) => void) | undefined {
+    return this._onmessage;
+  }
+  set onmessage(handler: ((msg: JsonRpcMessage) => void) | undefined) {
+    this._onmessage = handler;
+    if (handler && this.started && this.backlog.length > 0) queueMicrotask(() => this.flushBacklog());
+  }
+
+  async start(): Promise<InitializeResult> {
+    if (this._state !== 'idle') throw new LocalServerError('ERR_LOCAL_SERVER', `start() called in state ${this._state}`);
+    const { file, args } = parseCommand(this.options.command);
+    this._state = 'starting';
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
+    const initialized = new Promise<InitializeResult>((resolve, reject) => (this.pendingInit = { resolve, reject }));
+    const timer = setTimeout(() => this.failInit(this.initTimeoutError()), this.options.initTimeoutMs);
+    try {
+      this.spawnChild(file, args);
+      this.send(initializeRequest(INIT_REQUEST_ID, this.options.clientInfo));
+      const result = await initialized;
+      this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      this._state = 'running';
+      this.started = true;
+      this.log.info({ pid: this.pid, serverInfo: result.serverInfo, protocolVersion: result.protocolVersion }, 'local MCP server initialized');
+      // After the caller's `await start()` continuation, so a handler it sets right away sees them.
+      setImmediate(() => this.flushBacklog());
+      return result;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.pendingInit = undefined;
+    }
+  }
+
+  send(msg: JsonRpcMessage): boolean {
+    const stdin = this.child?.stdin;
+    if (!stdin || this._state === 'exited' || !stdin.writable) {
+      this.log.debug({ state: this._state }, 'local server stdin is closed; message not sent');
+      return false;
+    }
+    return stdin.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  /** Stop reading the child's stdout (the pipe fills and the child blocks on write). */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.child?.stdout?.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.child?.stdout?.resume();
+  }
+
+  /** End stdin, then SIGTERM, then SIGKILL, each after stopGraceMs; resolves once the child is gone. */
+  stop(): Promise<void> {
+    const child = this.child;
+    if (!child || this._state === 'exited') {
+      if (this._state === 'idle') this._state = 'exited';
+      return Promise.resolve();
+    }
+    if (this.stopping) return this.stopping;
+    this._state = 'stopping';
+    this.failInit(new LocalServerError('ERR_LOCAL_SERVER', 'local MCP server was stopped before initialize completed'));
+    // Output the child writes while exiting must not stay stuck behind a pause.
+    this.resume();
+    const grace = this.options.stopGraceMs ?? 2000;
+    this.stopping = (async () => {
+      child.stdin?.end();
+      if (await this.waitExit(grace)) return;
+      this.log.debug({ pid: child.pid }, 'local server ignored stdin EOF; sending SIGTERM');
+      child.kill('SIGTERM');
+      if (await this.waitExit(grace)) return;
+      this.log.warn({ pid: child.pid }, 'local server ignored SIGTERM; sending SIGKILL');
+      child.kill('SIGKILL');
+      await this.exited;
+    })();
+    return this.stopping;
+  }
+
+  private spawnChild(file: string, args: string[]): void {
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: childEnv(this.options.env ?? process.env),
+      cwd: this.options.cwd,
+      windowsHide: true,
+    });
+    this.child = child;
+    const splitter = new LineSplitter({
+      maxLineBytes: this.options.maxLineBytes,
+      onLine: (line) => this.handleLine(line),
+      onOversize: (err, seenBytes) => this.log.error({ bytes: seenBytes }, err.message),
+    });
+    child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
+    child.stdout!.on('end', () => splitter.end());
+    // EPIPE after the child exits is expected; the 'exit' event reports what matters.
+    child.stdin!.on('error', (err) => this.log.debug({ err }, 'local server stdin error'));
+    child.stdin!.on('drain', () => this.ondrain?.());
+    child.on('error', (err: NodeJS.ErrnoException) => this.handleSpawnError(file, err));
+    child.on('exit', (code, signal) => this.handleExit({ code, signal }));
+    // 'close' comes after stdout is drained, so every message the child wrote is delivered before onexit.
+    child.on('close', () => {
+      if (this.started && this.exitInfo) this.onexit?.(this.exitInfo);
+      this.started = false;
+    });
+  }
+
+  private handleSpawnError(file: string, err: NodeJS.ErrnoException): void {
+    if (this._state !== 'starting' && this._state !== 'stopping') {
+      this.log.error({ err }, 'local server process error');
+      return;
+    }
+    const message =
+      err.code === 'ENOENT'
+        ? `command not found: ${file} (check --local-stdio and PATH)`
+        : err.code === 'EACCES'
+          ? `permission denied running ${file}`
+          : `cannot start ${file}: ${err.message}`;
+    this.failInit(new LocalServerError('ERR_LOCAL_SERVER', message, { cause: err }));
+    // A failed spawn emits no 'exit'; settle the process side here.
+    this.handleExit({ code: null, signal: null });
+  }
+
+  private handleExit(info: ExitInfo): void {
+    if (this.exitInfo) return;
+    this.exitInfo = info;
+    this._state = 'exited';
+    const how = info.signal ? `killed by ${info.signal}` : `exit code ${info.code}`;
+    this.failInit(
+      new LocalServerError('ERR_LOCAL_SERVER_EXIT', `local MCP server "${this.options.command}" exited before answering initialize (${how})`),
+    );
+    this.log[this.started && !this.stopping ? 'warn' : 'debug']({ pid: this.child?.pid, ...info }, `local MCP server exited (${how})`);
+    this.markExited();
+  }
+
+  private handleLine(line: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      this.log.warn(`skipped a non-JSON line on the local server's stdout: ${excerpt(line)}`);
+      return;
+    }
+    if (classify(parsed) === 'invalid') {
+      this.log.warn(`skipped JSON that is not a JSON-RPC 2.0 message on the local server's stdout: ${excerpt(line)}`);
+      return;
+    }
+    const msg = parsed as JsonRpcMessage;
+    if (this.pendingInit && 'id' in msg && msg.id === INIT_REQUEST_ID && !('method' in msg)) {
+      try {
+        this.pendingInit.resolve(readInitializeResponse(msg));
+      } catch (err) {
+        this.failInit(err as Error);
+      }
+      return;
+    }
+    if (this.started && this._onmessage && this.backlog.length === 0) {
+      this._onmessage(msg);
+      return;
+    }
+    this.hold(msg, line.length);
+  }
+
+  /**
+   * Bound on the backlog: maxLineBytes. Only a server chatting before initialize completes,
+   * or a caller that never sets onmessage, reaches it; later messages are dropped with a warning.
+   */
+  private hold(msg: JsonRpcMessage, bytes: number): void {
+    if (this.backlogBytes + bytes > this.options.maxLineBytes) {
+      this.log.warn({ bytes }, 'dropped a local server message: too much output before a message handler was ready');
+      return;
+    }
+    this.backlog.push({ msg, bytes });
+    this.backlogBytes += bytes;
+  }
+
+  private flushBacklog(): void {
+    while (this._onmessage && this.backlog.length > 0) {
+      const { msg, bytes } = this.backlog.shift()!;
+      this.backlogBytes -= bytes;
+      this._onmessage(msg);
+    }
+  }
+
+  private failInit(err: Error): void {
+    const pending = this.pendingInit;
+    this.pendingInit = undefined;
+    pending?.reject(err);
+  }
+
+  private initTimeoutError(): LocalServerError {
+    const seconds = this.options.initTimeoutMs / 1000;
+    return new LocalServerError(
+      'ERR_INIT_TIMEOUT',
+      `local MCP server "${this.options.command}" did not answer initialize within ${seconds} s (--init-timeout); ` +
+        'check that it speaks MCP over stdio: newline-delimited JSON-RPC on stdout, logs on stderr',
+    );
+  }
+
+  /** True if the child exited within `ms`. The timer is unref'd: it never holds the process open. */
+  private waitExit(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}
+
+function excerpt(line: string): string {
+  return line.length > LOG_EXCERPT_CHARS ? `${line.slice(0, LOG_EXCERPT_CHARS)}… (${line.length} chars)` : line;
+}

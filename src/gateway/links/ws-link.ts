@@ -1,0 +1,90 @@
+/**
+ * The gateway's end of a tunnel WebSocket, as a TunnelLink (transport/transport.ts).
+ * A dumb pipe of text frames: no envelopes, no seq/ack.
+ *
+ * `onclose` fires exactly once: on the socket's close event, or at once on a local
+ * close() — a dead peer never answers the closing handshake, and ws only destroys the
+ * socket after its own 30 s close timeout, so waiting for it would delay the session.
+ */
+import type { WebSocket, RawData } from 'ws';
+import type { TransportCloseInfo, TunnelLink } from '../../transport/transport.js';
+
+/** Close codes we send (RFC 6455 §7.4). */
+export const WS_CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  policyViolation: 1008,
+  tooBig: 1009,
+} as const;
+
+type LinkState = 'open' | 'closed';
+
+export class WsLink implements TunnelLink {
+  readonly kind = 'ws' as const;
+  onmessage?: (frame: string) => void;
+  onclose?: (info: TransportCloseInfo) => void;
+
+  private state: LinkState = 'open';
+  private readonly cleanup: () => void;
+
+  constructor(private readonly ws: WebSocket) {
+    const onMessage = (data: RawData, isBinary: boolean): void => {
+      if (this.state !== 'open') return;
+      // Frames are text; a binary frame is still decoded so the envelope parser can say what is wrong.
+      const text = isBinary || typeof data !== 'string' ? rawToString(data) : data;
+      this.onmessage?.(text);
+    };
+    const onClose = (code: number, reason: Buffer): void => {
+      const why = reason.toString('utf8');
+      this.finish({ reason: `websocket closed (code ${code}${why ? `: ${why}` : ''})` });
+    };
+    const onError = (err: Error): void => {
+      // ws emits 'close' after 'error'; report the error as the cause of that close.
+      this.finish({ error: err, reason: `websocket error: ${err.message}` });
+      ws.terminate();
+    };
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+    this.cleanup = () => {
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+      ws.off('error', onError);
+      // Keep one error listener: an unhandled 'error' would crash the process.
+      ws.on('error', () => {});
+    };
+  }
+
+  send(frame: string): boolean {
+    if (this.state !== 'open' || this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(frame);
+    // Congestion hint: more than 1 MiB waiting in the socket.
+    return this.ws.bufferedAmount < 1024 * 1024;
+  }
+
+  close(reason = 'closed by gateway', code: number = WS_CLOSE.normal): void {
+    if (this.state !== 'open') return;
+    // Close reasons are limited to 123 bytes by RFC 6455.
+    const short = Buffer.from(reason).subarray(0, 123).toString('utf8').replace(/\uFFFD+$/, '');
+    try {
+      this.ws.close(code, short);
+    } catch {
+      this.ws.terminate();
+    }
+    this.finish({ reason });
+  }
+
+  private finish(info: TransportCloseInfo): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.cleanup();
+    this.onclose?.(info);
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
