@@ -40,13 +40,15 @@ function describe(entry: Exclude<ParseEntry, string>): string {
 }
 
 /** Words that start a package runner rather than name the server. */
-const RUNNERS = new Set(['npx', 'uvx', 'node', 'nodejs', 'bunx', 'bun', 'pnpm', 'yarn', 'deno', 'uv', 'pipx', 'tsx', 'ts-node', 'env', 'exec']);
+const RUNNERS = new Set(['npx', 'uvx', 'node', 'nodejs', 'bunx', 'bun', 'pnpm', 'yarn', 'deno', 'uv', 'pipx', 'tsx', 'ts-node', 'env', 'exec', 'docker', 'podman']);
 /** Sub-commands of those runners (`pnpm dlx`, `deno run`, `uv tool run`, `bun x`). */
 const RUNNER_VERBS = new Set(['dlx', 'run', 'exec', 'x', 'tool']);
 /** Runner flags that take a value in the next word, so that word is not the server. */
 const VALUE_FLAGS = new Set([
   '--import', '-r', '--require', '--loader', '--experimental-loader', '-p', '--package',
   '--from', '--with', '--python', '-X', '-W', '--spec', '--config', '-c',
+  // docker/podman run
+  '-e', '--env', '--env-file', '-v', '--volume', '--mount', '--name', '--network', '-w', '--workdir', '--entrypoint',
 ]);
 /** File names that say nothing about the server; the directory above them does. */
 const GENERIC_NAMES = new Set(['index', 'main', 'server', 'cli', 'app', '__main__']);
@@ -89,7 +91,7 @@ function baseName(word: string): string {
   return (word.split(/[/\\]/).pop() ?? word).replace(EXTENSIONS, '');
 }
 
-/** Package spec or path → bare name: drop scope, `@version`, directories and extension. */
+/** Package spec, image or path → bare name: drop scope, version, directories and extension. */
 function nameOf(word: string): string {
   const parts = word.replace(/\/+$/, '').split(/[/\\]/).filter((p) => p !== '');
   let i = parts.length - 1;
@@ -105,9 +107,11 @@ function nameOf(word: string): string {
   return name;
 }
 
+/** `pkg@1.2` (npm, uvx), `image:tag` (docker). */
 function stripVersion(word: string): string {
   const at = word.indexOf('@', 1);
-  return at > 0 ? word.slice(0, at) : word.replace(/^@/, '');
+  const name = at > 0 ? word.slice(0, at) : word.replace(/^@/, '');
+  return name.replace(/:.*$/, '');
 }
 
 function sanitize(name: string): string {

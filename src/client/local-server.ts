@@ -74,6 +74,10 @@ export class LocalServer {
   get pid(): number | undefined {
     return this.child?.pid;
   }
+  /** How the child ended, once it has. */
+  get exitStatus(): ExitInfo | undefined {
+    return this.exitInfo;
+  }
 
   /** Every JSON-RPC message the server writes. Messages read while none is set are kept and delivered once it is. */
   get onmessage(): ((msg: JsonRpcMessage) => void) | undefined {

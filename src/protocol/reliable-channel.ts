@@ -96,6 +96,8 @@ export class ReliableChannel {
   private unackedInbound = 0;
   private ackTimer: unknown;
   private refused = false;
+  /** Highest seq handed to send() at least once (tells a first send from a replay). */
+  private transmittedSeq = 0;
   private closed = false;
 
   private sent = 0;
@@ -150,21 +152,32 @@ export class ReliableChannel {
    * rest in order, then send live. Returns the number of frames replayed.
    */
   attach(send: (frame: string) => boolean, peerAck: number): number {
-    this.sendFn = send;
     if (this.mode_ === 'plain') {
+      this.sendFn = send;
       const n = this.outboxFrames;
       for (let i = this.outboxHead; i < this.outbox.length; i++) send(this.outbox[i]!.body);
       this.sent += n;
       this.clearOutbox();
       return n;
     }
+    // Trim while detached: trim() may call onDrain, and a push made from there must queue
+    // behind the replay (in seq order), not go out ahead of it and then again in the loop.
+    this.sendFn = undefined;
     this.trim(peerAck);
+    this.sendFn = send;
     let n = 0;
     for (let i = this.outboxHead; i < this.outbox.length; i++) {
-      this.transmit(this.outbox[i]!);
+      const entry = this.outbox[i]!;
+      this.transmit(entry);
+      // Frames queued while detached go out here for the first time: they count as sent.
+      if (entry.seq > this.transmittedSeq) {
+        this.transmittedSeq = entry.seq;
+        this.sent++;
+      } else {
+        this.replayed++;
+      }
       n++;
     }
-    this.replayed += n;
     return n;
   }
 
@@ -200,6 +213,7 @@ export class ReliableChannel {
     this.outboxBytes_ += bytes;
     if (this.sendFn) {
       this.transmit(entry);
+      this.transmittedSeq = seq;
       this.sent++;
     }
     return seq;
@@ -267,6 +281,7 @@ export class ReliableChannel {
     this.clearOutbox();
     this.held.clear();
     this.nextSeq = 1;
+    this.transmittedSeq = 0;
     this.expected = 1;
     this.unackedInbound = 0;
     this.cancelAckTimer();

@@ -1,0 +1,51 @@
+# mcp-reverse-proxy — see README.md. Every target installs what it needs itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE ?= node
+TEST_FILES = $(shell find test -name '*.test.ts' | sort)
+E2E_FILES = $(shell find test/e2e -name '*.test.ts' | sort)
+UNIT_FILES = $(filter-out $(E2E_FILES),$(TEST_FILES))
+# Real network parts the tests start on loopback (installed with apt-get when missing).
+SYSTEM_PACKAGES ?= squid nginx-light openssl
+
+.PHONY: help install build test test-unit test-e2e system-deps demo bench typecheck clean
+
+help:
+	@echo "make demo   - install, build, run gateway + client + server-everything, show a real MCP call"
+	@echo "make test   - install what the tests need (npm ci, squid/nginx via apt-get), build, run all tests"
+	@echo "make bench  - benchmarks (not part of make test)"
+
+# npm ci only when node_modules is missing or older than the lockfile.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+build: install
+	npx tsc -p tsconfig.json
+	@chmod +x dist/cli/main.js
+
+typecheck: install
+	npx tsc -p tsconfig.json --noEmit
+
+system-deps:
+	@bash .ci/system-deps.sh $(SYSTEM_PACKAGES)
+
+test: build system-deps
+	$(NODE) --import tsx --test --test-concurrency=2 --test-timeout=180000 $(TEST_FILES)
+
+test-unit: build
+	$(NODE) --import tsx --test --test-timeout=60000 $(UNIT_FILES)
+
+test-e2e: build system-deps
+	$(NODE) --import tsx --test --test-concurrency=1 --test-timeout=180000 $(E2E_FILES)
+
+demo: build
+	$(NODE) --import tsx scripts/demo.ts
+
+bench: build system-deps
+	$(NODE) --import tsx bench/run.ts
+
+clean:
+	rm -rf dist

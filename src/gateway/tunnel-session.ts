@@ -1,0 +1,279 @@
+/**
+ * One tunnel session: a registered server, its ReliableChannel, and whichever link it is
+ * currently attached to. The session outlives its links: when a link drops, the session
+ * is 'disconnected' for the resume window, MCP traffic queues in the channel's outbox,
+ * and a `register` with `resume` re-attaches it (replaying what the client has not
+ * acknowledged). PROTOCOL.md §2, §3.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
+import { ReverseProxyError, errorMessage } from '../errors.js';
+import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
+import { classify, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { ReliableChannel, realClock, type ChannelMode, type Clock } from '../protocol/reliable-channel.js';
+import type { TransportCloseInfo, TransportKind, TunnelLink } from '../transport/transport.js';
+import type { InitializeResultLike, TunnelPort } from './tunnel-port.js';
+import { INITIALIZED_NOTIFICATION, initializeRequest, parseInitializeResponse } from './server-handshake.js';
+
+export type SessionEndKind = 'unregistered' | 'expired' | 'deleted' | 'replaced' | 'handshake_failed' | 'shutdown';
+
+export interface SessionEnd {
+  kind: SessionEndKind;
+  message: string;
+  /** JSON-RPC error code for requests still pending when the session ended. */
+  rpcCode: number;
+}
+
+type Connection =
+  | { state: 'connected'; link: TunnelLink; since: Date; unbind: () => void }
+  | { state: 'disconnected'; since: Date; expiry: unknown }
+  | { state: 'closed'; since: Date; end: SessionEnd };
+
+type Readiness =
+  | { state: 'handshaking'; requestId: string; timer: unknown }
+  | { state: 'ready'; result: InitializeResultLike };
+
+export interface TunnelSessionHooks {
+  onPayload(session: TunnelSession, payload: JsonRpcMessage): void;
+  onReady(session: TunnelSession): void;
+  onClosed(session: TunnelSession, end: SessionEnd): void;
+}
+
+export interface TunnelSessionOptions {
+  owner: string;
+  server: ServerDescription;
+  mode: ChannelMode;
+  /** From register; undefined starts the gateway's own initialize handshake. */
+  initializeResult: InitializeResultLike | undefined;
+  resumeWindowMs: number;
+  requestTimeoutMs: number;
+  maxQueueBytes: number;
+  maxFrameBytes: number;
+  logger: Logger;
+  hooks: TunnelSessionHooks;
+  clock?: Clock;
+}
+
+export interface SessionSummary {
+  sessionId: string;
+  name: string;
+  owner: string;
+  transport: TransportKind | undefined;
+  connected: boolean;
+  /** When the session entered its current state (ISO 8601). */
+  since: string;
+  mode: ChannelMode;
+  serverInfo: InitializeResultLike['serverInfo'] | undefined;
+  protocolVersion: string | undefined;
+  capabilities: Record<string, unknown> | undefined;
+}
+
+export class TunnelSession implements TunnelPort {
+  readonly sessionId = randomUUID();
+  readonly owner: string;
+  readonly server: ServerDescription;
+  readonly channel: ReliableChannel;
+  private conn: Connection = { state: 'disconnected', since: new Date(), expiry: undefined };
+  private readiness: Readiness;
+  private transport: TransportKind | undefined;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+
+  constructor(private readonly o: TunnelSessionOptions) {
+    this.owner = o.owner;
+    this.server = o.server;
+    this.clock = o.clock ?? realClock;
+    this.log = o.logger.child({ sessionId: this.sessionId, server: o.server.name });
+    this.channel = new ReliableChannel({ deliver: (env) => this.deliver(env), maxQueueBytes: o.maxQueueBytes, clock: this.clock });
+    this.channel.setMode(o.mode);
+    this.readiness = o.initializeResult
+      ? { state: 'ready', result: o.initializeResult }
+      : { state: 'handshaking', requestId: `gateway-initialize-${randomUUID()}`, timer: undefined };
+  }
+
+  get serverName(): string {
+    return this.server.name;
+  }
+
+  get state(): Connection['state'] {
+    return this.conn.state;
+  }
+
+  get ready(): boolean {
+    return this.readiness.state === 'ready';
+  }
+
+  get initializeResult(): InitializeResultLike | undefined {
+    return this.readiness.state === 'ready' ? this.readiness.result : undefined;
+  }
+
+  unavailableReason(): string | undefined {
+    if (this.conn.state === 'closed') return `tunnel session to ${this.serverName} ended: ${this.conn.end.message}`;
+    if (this.readiness.state !== 'ready') return `server ${this.serverName} is still initializing`;
+    return undefined;
+  }
+
+  push(payload: JsonRpcMessage): void {
+    if (this.conn.state === 'closed') {
+      throw new ReverseProxyError('ERR_SESSION_CLOSED', `tunnel session to ${this.serverName} has ended`);
+    }
+    // Gateway → client data frames are all `request`, whatever the payload (ContextForge naming).
+    this.channel.push('request', payload);
+  }
+
+  /**
+   * Take over `link` (the caller already sent register_ack on it). Replays the outbox
+   * beyond `peerAck`; returns how many frames were replayed.
+   */
+  attach(link: TunnelLink, peerAck: number): number {
+    if (this.conn.state === 'closed') throw new ReverseProxyError('ERR_SESSION_CLOSED', 'cannot attach a closed session');
+    if (this.conn.state === 'connected') {
+      const old = this.conn.link;
+      this.conn.unbind();
+      old.close('superseded by a newer link for the same session');
+    } else {
+      this.clock.clearTimeout(this.conn.expiry);
+    }
+    const onMessage = (frame: string): void => this.onFrame(frame);
+    const onClose = (info: TransportCloseInfo): void => this.linkClosed(link, info);
+    link.onmessage = onMessage;
+    link.onclose = onClose;
+    const unbind = (): void => {
+      if (link.onmessage === onMessage) link.onmessage = undefined;
+      if (link.onclose === onClose) link.onclose = undefined;
+      this.channel.detach();
+    };
+    this.conn = { state: 'connected', link, since: new Date(), unbind };
+    this.transport = link.kind;
+    const replayed = this.channel.attach((frame) => link.send(frame), peerAck);
+    if (replayed > 0) this.log.info({ event: 'replayed', replayed, stats: this.channel.stats() }, `replayed ${replayed} frame(s) after resume`);
+    if (this.readiness.state === 'handshaking' && this.readiness.timer === undefined) this.startHandshake();
+    return replayed;
+  }
+
+  /** End the session for good: the link is closed, pending work is failed by the hooks. */
+  close(end: SessionEnd, notifyClient?: { code: string; message: string }): void {
+    if (this.conn.state === 'closed') return;
+    if (this.conn.state === 'connected') {
+      const link = this.conn.link;
+      if (notifyClient) this.channel.sendControl({ type: 'error', code: notifyClient.code, message: notifyClient.message });
+      this.conn.unbind();
+      link.close(end.message);
+    } else {
+      this.clock.clearTimeout(this.conn.expiry);
+    }
+    if (this.readiness.state === 'handshaking') this.clock.clearTimeout(this.readiness.timer);
+    this.conn = { state: 'closed', since: new Date(), end };
+    this.channel.close();
+    this.log.info({ event: 'session_closed', kind: end.kind, stats: this.channel.stats() }, `tunnel session closed: ${end.message}`);
+    this.o.hooks.onClosed(this, end);
+  }
+
+  summary(): SessionSummary {
+    const init = this.initializeResult;
+    return {
+      sessionId: this.sessionId,
+      name: this.serverName,
+      owner: this.owner,
+      transport: this.transport,
+      connected: this.conn.state === 'connected',
+      since: this.conn.since.toISOString(),
+      mode: this.channel.mode,
+      serverInfo: init?.serverInfo,
+      protocolVersion: init?.protocolVersion,
+      capabilities: init?.capabilities,
+    };
+  }
+
+  private onFrame(text: string): void {
+    let env: Envelope;
+    try {
+      env = parseEnvelope(text, this.o.maxFrameBytes);
+    } catch (err) {
+      this.log.warn({ event: 'bad_frame', reason: errorMessage(err) }, `bad frame dropped: ${errorMessage(err)}`);
+      this.channel.sendControl({ type: 'error', code: 'bad_frame', message: `bad frame dropped: ${errorMessage(err)}` });
+      return;
+    }
+    if (this.channel.receive(env)) return;
+    switch (env.type) {
+      case 'heartbeat':
+        this.channel.sendControl({ type: 'heartbeat', timestamp: new Date().toISOString() });
+        return;
+      case 'unregister':
+        this.close({ kind: 'unregistered', message: `server ${this.serverName} unregistered`, rpcCode: RpcErrorCode.SessionClosed });
+        return;
+      case 'error':
+        this.log.warn({ event: 'client_error', code: env.code, message: env.message }, 'client reported an error');
+        return;
+      case 'ack':
+        return;
+      case 'register':
+        this.channel.sendControl({ type: 'error', code: 'already_registered', message: 'this link is already registered' });
+        return;
+      default:
+        this.log.debug({ type: env.type }, 'frame of unknown type ignored');
+    }
+  }
+
+  private deliver(env: Envelope): void {
+    const payload = env.payload!;
+    const r = this.readiness;
+    if (r.state === 'handshaking' && classify(payload) === 'response' && (payload as { id: unknown }).id === r.requestId) {
+      this.finishHandshake(payload);
+      return;
+    }
+    this.o.hooks.onPayload(this, payload);
+  }
+
+  private linkClosed(link: TunnelLink, info: TransportCloseInfo): void {
+    if (this.conn.state !== 'connected' || this.conn.link !== link) return;
+    this.conn.unbind();
+    const windowS = this.o.resumeWindowMs / 1000;
+    const expiry = this.clock.setTimeout(() => this.expire(windowS), this.o.resumeWindowMs);
+    this.conn = { state: 'disconnected', since: new Date(), expiry };
+    this.log.info(
+      { event: 'link_closed', reason: info.reason, resumeWindowS: windowS, stats: this.channel.stats() },
+      `tunnel link closed (${info.reason}); keeping the session for ${windowS} s`,
+    );
+  }
+
+  private expire(windowS: number): void {
+    if (this.conn.state !== 'disconnected') return;
+    this.log.warn({ event: 'session_expired', resumeWindowS: windowS }, 'tunnel did not come back within the resume window');
+    this.close({
+      kind: 'expired',
+      message: `tunnel to ${this.serverName} did not come back within ${windowS} s`,
+      rpcCode: RpcErrorCode.TunnelUnavailable,
+    });
+  }
+
+  private startHandshake(): void {
+    if (this.readiness.state !== 'handshaking') return;
+    const secs = this.o.requestTimeoutMs / 1000;
+    this.readiness.timer = this.clock.setTimeout(
+      () => this.failHandshake(`server did not answer the gateway's initialize within ${secs} s`),
+      this.o.requestTimeoutMs,
+    );
+    this.log.info({ event: 'gateway_initialize' }, 'client registered without serverInfo: initializing the server through the tunnel');
+    this.channel.push('request', initializeRequest(this.readiness.requestId));
+  }
+
+  private finishHandshake(payload: JsonRpcMessage): void {
+    if (this.readiness.state !== 'handshaking') return;
+    const result = parseInitializeResponse(payload);
+    if (typeof result === 'string') return this.failHandshake(result);
+    this.clock.clearTimeout(this.readiness.timer);
+    this.readiness = { state: 'ready', result };
+    this.channel.push('request', INITIALIZED_NOTIFICATION);
+    this.log.info({ event: 'server_ready', serverInfo: result.serverInfo }, 'server initialized through the tunnel');
+    this.o.hooks.onReady(this);
+  }
+
+  private failHandshake(why: string): void {
+    this.log.error({ event: 'gateway_initialize_failed', reason: why }, `could not initialize the server: ${why}`);
+    this.close(
+      { kind: 'handshake_failed', message: `initialize failed: ${why}`, rpcCode: RpcErrorCode.TunnelUnavailable },
+      { code: 'initialize_failed', message: why },
+    );
+  }
+}
