@@ -16,7 +16,8 @@ export function initializeResultFromRegister(server: ServerDescription): Initial
   const r: InitializeResultLike = {
     protocolVersion: server.protocolVersion ?? LATEST_PROTOCOL_VERSION,
     capabilities: server.capabilities ?? {},
-    serverInfo: server.serverInfo,
+    // The MCP schema requires serverInfo.version; a client that left it out gets "".
+    serverInfo: { ...server.serverInfo, version: typeof server.serverInfo.version === 'string' ? server.serverInfo.version : '' },
   };
   if (server.instructions !== undefined) r.instructions = server.instructions;
   return r;

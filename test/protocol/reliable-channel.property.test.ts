@@ -414,8 +414,10 @@ describe('ReliableChannel: two peers over a lossy, resuming network (fast-check)
   });
 
   it('regression: a push from onDrain during resume is not sent before the replay', () => {
-    // The shrunk shape of a failure the schedule above found: the outbox is full, the
-    // link is down, and the resume ack makes room, so onDrain runs inside attach().
+    // Deterministic form of a failure the random schedules find within a few dozen runs
+    // (with drainPush): the outbox is full, the link is down, and the resume ack makes
+    // room, so onDrain runs inside attach() and pushes. That push used to go out before
+    // the replay (and then again inside it): wire order 9, 3..8, 9.
     runSchedule({ maxQueueBytes: 2048, ackEvery: 1, ackIntervalMs: 10, maxHeldFrames: 4096, drainPush: true }, [
       { k: 'cut' },
       ...Array.from({ length: 12 }, () => ({ k: 'push' as const, side: 'A' as const, pad: 150, echo: false })),

@@ -35,7 +35,7 @@ function setup(opts: Partial<ReliableChannelOptions> = {}) {
     wire.push(f);
     return true;
   };
-  const nums = (): number[] => delivered.map((e) => (e.payload as { params: { n: number } }).params.n);
+  const nums = (): number[] => delivered.map((e) => (e.payload as unknown as { params: { n: number } }).params.n);
   const parsed = (): Envelope[] => wire.map((f) => parseEnvelope(f));
   const seqs = (): (number | undefined)[] => parsed().map((e) => e.seq);
   return { clock, delivered, wire, ch, send, nums, parsed, seqs };
@@ -107,6 +107,21 @@ describe('ReliableChannel: inbound delivery', () => {
     assert.deepEqual(nums(), [1, 2, 3, 4]);
   });
 
+  it('delivered held frames free their slots for the next gap', () => {
+    const { ch, nums } = setup({ maxHeldFrames: 2 });
+    ch.receive(data(3));
+    ch.receive(data(4));
+    ch.receive(data(1));
+    ch.receive(data(2));
+    assert.deepEqual(nums(), [1, 2, 3, 4]);
+    ch.receive(data(7));
+    ch.receive(data(8));
+    assert.equal(ch.stats().gapsHeld, 4, 'both new out-of-order frames were held');
+    ch.receive(data(5));
+    ch.receive(data(6));
+    assert.deepEqual(nums(), [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('frames without seq (plain peer) are delivered as they come and not acked', () => {
     const { ch, nums, wire, send, clock } = setup({ ackEvery: 1 });
     ch.attach(send, 0);
@@ -124,7 +139,7 @@ describe('ReliableChannel: inbound delivery', () => {
     const wire: string[] = [];
     const ch: ReliableChannel = new ReliableChannel({
       clock,
-      deliver: (e) => ch.push('response', { jsonrpc: '2.0', id: (e.payload as { params: { n: number } }).params.n, result: {} }),
+      deliver: (e) => ch.push('response', { jsonrpc: '2.0', id: (e.payload as unknown as { params: { n: number } }).params.n, result: {} }),
     });
     ch.attach((f) => (wire.push(f), true), 0);
     ch.receive(data(1));

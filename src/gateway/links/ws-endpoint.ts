@@ -1,0 +1,71 @@
+/**
+ * `GET /reverse-proxy/ws`: authenticate the upgrade request, then hand the socket to the
+ * TunnelEndpoint as a WsLink. A bad token gets a real `HTTP/1.1 401` before any upgrade,
+ * so clients can tell "wrong token" from "WebSockets blocked" (PROTOCOL.md §5.3).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../../observability/logger.js';
+import { errorMessage } from '../../errors.js';
+import type { Authenticate } from '../authenticator.js';
+import type { TunnelEndpoint } from '../tunnel-endpoint.js';
+import { WsLink, WS_CLOSE } from './ws-link.js';
+
+export const WS_TUNNEL_PATH = '/reverse-proxy/ws';
+
+export interface WsEndpointOptions {
+  authenticate: Authenticate;
+  tunnel: TunnelEndpoint;
+  maxFrameBytes: number;
+  logger: Logger;
+}
+
+export class WsEndpoint {
+  private readonly wss: WebSocketServer;
+
+  constructor(private readonly o: WsEndpointOptions) {
+    // ws closes with 1009 on a frame over maxPayload. No compression: frames are small
+    // JSON, and permessage-deflate costs memory per connection (and is a known DoS vector).
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
+  }
+
+  /** The http(s) server's 'upgrade' listener. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => this.o.logger.debug({ err }, 'socket error during upgrade'));
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== WS_TUNNEL_PATH) return rejectUpgrade(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
+    this.o.authenticate(req).then(
+      (principal) => {
+        if (socket.destroyed) return;
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          const link = new WsLink(ws);
+          this.o.tunnel.acceptLink(link, principal);
+        });
+      },
+      (err: unknown) => rejectUpgrade(socket, 401, 'Unauthorized', errorMessage(err)),
+    );
+  }
+
+  /** Close every tunnel socket (gateway shutdown). */
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.close(WS_CLOSE.goingAway, 'gateway shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, statusText: string, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: message });
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
+      '\r\n' +
+      body,
+  );
+}
