@@ -158,7 +158,8 @@ export class Multiplexer {
     if (msg.method === 'initialize') {
       const result = this.tunnel?.initializeResult;
       if (!result) {
-        return this.reply(client, rpcError(msg.id, RpcErrorCode.TunnelUnavailable, this.unavailable()));
+        const why = this.tunnel?.unavailableReason() ?? this.unavailable();
+        return this.reply(client, rpcError(msg.id, RpcErrorCode.TunnelUnavailable, why));
       }
       const caps = msg.params?.capabilities;
       client.capabilities = typeof caps === 'object' && caps !== null ? (caps as Record<string, unknown>) : {};

@@ -130,6 +130,8 @@ const idOf = (p: JsonRpcMessage | undefined): string => (p as unknown as Payload
 
 let totalPushed = 0;
 let totalWireFrames = 0;
+/** Coverage of the interesting paths, summed over all runs (reported, and sanity-checked). */
+const seen = { refused: 0, drains: 0, replayed: 0, duplicatesDropped: 0, gapsHeld: 0, staleDelivered: 0, resumes: 0 };
 
 /** Runs one schedule; throws (assert) on any violated property. */
 function runSchedule(cfg: Config, ops: Op[]): void {
@@ -189,6 +191,7 @@ function runSchedule(cfg: Config, ops: Op[]): void {
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
       refusedPending[s] = true;
+      seen.refused++;
       assert.equal(ch[s].outboxFrames, before.frames, 'refused push queued nothing');
       assert.equal(ch[s].outboxBytes, before.bytes, 'refused push queued nothing');
       assert.equal(ch[s].stats().outboundSeq, before.seq, 'refused push consumed no seq');
@@ -213,6 +216,7 @@ function runSchedule(cfg: Config, ops: Op[]): void {
       },
       onDrain: () => {
         refusedPending[s] = false;
+        seen.drains++;
         checkBound(s);
         if (cfg.drainPush && drainPushes < 20) {
           drainPushes++;
@@ -294,6 +298,7 @@ function runSchedule(cfg: Config, ops: Op[]): void {
     if (connected) return;
     connected = true;
     connId++;
+    seen.resumes++;
     lastSeqOnConn.A = 0;
     lastSeqOnConn.B = 0;
     // register { resume: { ack: A.inboundAck } } / register_ack { ack: B.inboundAck }
@@ -327,6 +332,7 @@ function runSchedule(cfg: Config, ops: Op[]): void {
         if (!connected || q.length === 0) break;
         const [f] = q.splice(mod(op.i, q.length), 1);
         deliverFrame(op.dir, f!);
+        seen.staleDelivered++;
         break;
       }
       case 'burst':
@@ -394,6 +400,9 @@ function runSchedule(cfg: Config, ops: Op[]): void {
     assert.equal(st.inboundAck, peer.outboundSeq);
     assert.equal(st.delivered, accepted[other(s)].length);
     assert.equal(st.sent, st.outboundSeq, `${s}: every accepted frame counted as sent exactly once`);
+    seen.replayed += st.replayed;
+    seen.duplicatesDropped += st.duplicatesDropped;
+    seen.gapsHeld += st.gapsHeld;
     // (c) a refused push is always followed by onDrain.
     assert.equal(refusedPending[s], false, `(c) ${s} refused a push and never called onDrain`);
   }
@@ -407,10 +416,12 @@ describe('ReliableChannel: two peers over a lossy, resuming network (fast-check)
       fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 300, size: 'max' }), (cfg, ops) => {
         runSchedule(cfg, ops);
       }),
-      { numRuns: Number(process.env.FC_RUNS ?? 300), includeErrorInReport: true, ...(seed === undefined ? {} : { seed }) },
+      { numRuns: Number(process.env.FC_RUNS ?? 1000), includeErrorInReport: true, ...(seed === undefined ? {} : { seed }) },
     );
     t.diagnostic(`pushed ${totalPushed} payloads, ${totalWireFrames} frames on the wire`);
+    t.diagnostic(`paths: ${JSON.stringify(seen)}`);
     assert.ok(totalPushed > 5000, `too little traffic: ${totalPushed}`);
+    for (const [k, v] of Object.entries(seen)) assert.ok(v > 0, `the schedules never exercised ${k}`);
   });
 
   it('regression: a push from onDrain during resume is not sent before the replay', () => {

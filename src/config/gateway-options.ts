@@ -1,0 +1,96 @@
+/**
+ * `gateway` options from flags > environment > config file > defaults, like
+ * connect-options.ts. Only the signing secret has an environment variable
+ * (JWT_SECRET_KEY, ContextForge's name): it should not sit in `ps` or a config file.
+ */
+import { ConfigError } from '../errors.js';
+import { GATEWAY_DEFAULTS, type GatewayOptions } from './types.js';
+import type { ConfigFile } from './config-file.js';
+import {
+  OptionSources,
+  readBoolean,
+  readByteSize,
+  readInteger,
+  readLogLevel,
+  readPath,
+  readSeconds,
+  readString,
+  type OptionSpec,
+} from './option-sources.js';
+
+export const GATEWAY_SPECS = {
+  host: { flag: '--host', key: 'host' },
+  port: { flag: '--port', key: 'port' },
+  jwtSecret: { flag: '--jwt-secret', env: 'JWT_SECRET_KEY', key: 'jwt_secret', secret: true },
+  jwtIssuer: { flag: '--jwt-issuer', key: 'jwt_issuer' },
+  jwtAudience: { flag: '--jwt-audience', key: 'jwt_audience' },
+  noAuth: { flag: '--no-auth', key: 'no_auth' },
+  resumeWindow: { flag: '--resume-window', key: 'resume_window' },
+  maxQueueBytes: { flag: '--max-queue-bytes', key: 'max_queue_bytes' },
+  maxFrameBytes: { flag: '--max-frame-bytes', key: 'max_frame_bytes' },
+  requestTimeout: { flag: '--request-timeout', key: 'request_timeout' },
+  keepalive: { flag: '--keepalive', key: 'keepalive' },
+  logLevel: { flag: '--log-level', key: 'log_level' },
+  tlsCert: { flag: '--tls-cert', key: 'tls_cert' },
+  tlsKey: { flag: '--tls-key', key: 'tls_key' },
+  tlsClientCa: { flag: '--tls-client-ca', key: 'tls_client_ca' },
+} as const satisfies Record<keyof GatewayOptions, OptionSpec>;
+
+/** Shorter HS256 secrets are guessable offline from any one token (RFC 7518 §3.2 asks for >= 256 bits). */
+const MIN_SECRET_BYTES = 32;
+
+export interface ResolveGatewayInput {
+  /** Raw flag values keyed by camelCase flag name (`noAuth: true` for --no-auth, `verbose: true`). */
+  flags: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+  file?: ConfigFile;
+}
+
+export function resolveGatewayOptions(input: ResolveGatewayInput): { options: GatewayOptions; warnings: string[] } {
+  const src = new OptionSources(input);
+  const S = GATEWAY_SPECS;
+  const warnings = src.unknownKeys(Object.values(S).map((s) => s.key));
+  const options: GatewayOptions = {
+    host: readString(S.host, src.pick(S.host), 'a host name or IP address to listen on') ?? GATEWAY_DEFAULTS.host,
+    port: readInteger(S.port, src.pick(S.port), 0, 65535, 'a port number 0-65535 (0 = any free port)') ?? GATEWAY_DEFAULTS.port,
+    jwtIssuer: readString(S.jwtIssuer, src.pick(S.jwtIssuer)) ?? GATEWAY_DEFAULTS.jwtIssuer,
+    jwtAudience: readString(S.jwtAudience, src.pick(S.jwtAudience)) ?? GATEWAY_DEFAULTS.jwtAudience,
+    noAuth: readBoolean(S.noAuth, src.pick(S.noAuth)) ?? GATEWAY_DEFAULTS.noAuth,
+    resumeWindow: readSeconds(S.resumeWindow, src.pick(S.resumeWindow), { allowZero: true }) ?? GATEWAY_DEFAULTS.resumeWindow,
+    maxQueueBytes: readByteSize(S.maxQueueBytes, src.pick(S.maxQueueBytes), 1024) ?? GATEWAY_DEFAULTS.maxQueueBytes,
+    maxFrameBytes: readByteSize(S.maxFrameBytes, src.pick(S.maxFrameBytes), 1024) ?? GATEWAY_DEFAULTS.maxFrameBytes,
+    requestTimeout: readSeconds(S.requestTimeout, src.pick(S.requestTimeout)) ?? GATEWAY_DEFAULTS.requestTimeout,
+    keepalive: readSeconds(S.keepalive, src.pick(S.keepalive)) ?? GATEWAY_DEFAULTS.keepalive,
+    logLevel: input.flags.verbose === true ? 'DEBUG' : (readLogLevel(S.logLevel, src.pick(S.logLevel)) ?? GATEWAY_DEFAULTS.logLevel),
+  };
+
+  const secret = readString(S.jwtSecret, src.pick(S.jwtSecret), 'a non-empty secret');
+  if (options.noAuth) {
+    warnings.push('authentication is disabled (--no-auth): anyone who can reach the gateway can publish and call servers');
+    if (secret !== undefined) warnings.push('--no-auth is set, so the JWT secret (--jwt-secret / JWT_SECRET_KEY) is ignored');
+  } else if (secret === undefined) {
+    throw new ConfigError(
+      'missing --jwt-secret: the gateway needs the HS256 secret that signs client tokens ' +
+        '(set --jwt-secret, JWT_SECRET_KEY or config file key jwt_secret), or pass --no-auth to run without authentication',
+    );
+  } else {
+    options.jwtSecret = secret;
+    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+      warnings.push(`the JWT secret is shorter than ${MIN_SECRET_BYTES} bytes; use a long random one (e.g. openssl rand -hex 32)`);
+    }
+  }
+
+  const tlsCert = readPath(S.tlsCert, src.pick(S.tlsCert), input.file);
+  const tlsKey = readPath(S.tlsKey, src.pick(S.tlsKey), input.file);
+  const tlsClientCa = readPath(S.tlsClientCa, src.pick(S.tlsClientCa), input.file);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together: HTTPS needs both the certificate and its private key');
+  }
+  if (tlsClientCa !== undefined && tlsCert === undefined) {
+    throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: client certificates are only checked over HTTPS');
+  }
+  if (tlsCert !== undefined) options.tlsCert = tlsCert;
+  if (tlsKey !== undefined) options.tlsKey = tlsKey;
+  if (tlsClientCa !== undefined) options.tlsClientCa = tlsClientCa;
+  return { options, warnings };
+}

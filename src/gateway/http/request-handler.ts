@@ -1,0 +1,93 @@
+/**
+ * The gateway's HTTP routing: match the path, check the method (405 with Allow), then
+ * authenticate (401) — everything but /healthz needs a Bearer token. WebSocket upgrades
+ * do not come here (links/ws-endpoint.ts).
+ *
+ * Seam: the fallback tunnel transports (`GET /reverse-proxy/sse`,
+ * `POST /reverse-proxy/sessions/{id}/messages`, `GET /reverse-proxy/sessions/{id}/poll`)
+ * become routes here that build a TunnelLink and hand it to TunnelEndpoint.acceptLink.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../observability/logger.js';
+import { errorMessage } from '../../errors.js';
+import type { Principal } from '../auth.js';
+import type { Authenticate } from '../authenticator.js';
+import type { McpEndpoint } from '../mcp-endpoint.js';
+import type { AdminApi } from './admin-api.js';
+import { pathOf, sendError, sendJson } from './respond.js';
+
+export interface RequestHandlerOptions {
+  authenticate: Authenticate;
+  admin: AdminApi;
+  mcp: McpEndpoint;
+  logger: Logger;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, principal: Principal, params: string[]) => unknown;
+
+interface Route {
+  pattern: RegExp;
+  /** false only for liveness. */
+  auth: boolean;
+  methods: Partial<Record<string, Handler>>;
+}
+
+export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const mcp: Handler = (req, res, p, [name]) => o.mcp.handle(req, res, name!, p);
+  const routes: Route[] = [
+    { pattern: /^\/healthz$/, auth: false, methods: { GET: (_q, res) => sendJson(res, 200, { status: 'ok' }) } },
+    {
+      pattern: /^\/reverse-proxy\/ws$/,
+      auth: false,
+      methods: { GET: (_q, res) => sendError(res, 426, 'this endpoint needs a WebSocket upgrade', { Upgrade: 'websocket' }) },
+    },
+    { pattern: /^\/reverse-proxy\/sessions$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listSessions(res, p) } },
+    {
+      pattern: /^\/reverse-proxy\/sessions\/([^/]+)$/,
+      auth: true,
+      methods: { DELETE: (_q, res, p, [id]) => o.admin.deleteSession(res, p, id!) },
+    },
+    {
+      pattern: /^\/reverse-proxy\/sessions\/([^/]+)\/request$/,
+      auth: true,
+      methods: { POST: (req, res, p, [id]) => o.admin.sessionRequest(req, res, p, id!) },
+    },
+    { pattern: /^\/servers$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listServers(res, p) } },
+    { pattern: /^\/servers\/([^/]+)\/mcp$/, auth: true, methods: { GET: mcp, POST: mcp, DELETE: mcp } },
+  ];
+
+  return (req, res) => {
+    void dispatch(routes, o, req, res).catch((err: unknown) => {
+      o.logger.error({ err, method: req.method, path: pathOf(req) }, 'unexpected error handling an HTTP request');
+      if (!res.headersSent) sendError(res, 500, `internal error: ${errorMessage(err)}`);
+      else res.end();
+    });
+  };
+}
+
+async function dispatch(routes: Route[], o: RequestHandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = pathOf(req);
+  for (const route of routes) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    const handler = route.methods[req.method ?? 'GET'];
+    if (!handler) return sendError(res, 405, `method ${req.method} not allowed on ${path}`, { Allow: Object.keys(route.methods).join(', ') });
+    let principal: Principal = { subject: 'anonymous', isAdmin: false };
+    if (route.auth) {
+      try {
+        principal = await o.authenticate(req);
+      } catch (err) {
+        return sendError(res, 401, errorMessage(err), { 'WWW-Authenticate': 'Bearer' });
+      }
+    }
+    let params: string[];
+    try {
+      params = m.slice(1).map((p) => decodeURIComponent(p));
+    } catch {
+      return sendError(res, 400, `malformed percent-encoding in ${path}`);
+    }
+    await handler(req, res, principal, params);
+    return;
+  }
+  sendError(res, 404, `no route for ${path}`);
+}
