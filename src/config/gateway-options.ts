@@ -66,7 +66,7 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
 
   const secret = readString(S.jwtSecret, src.pick(S.jwtSecret), 'a non-empty secret');
   if (options.noAuth) {
-    warnings.push('authentication is disabled (--no-auth): anyone who can reach the gateway can publish and call servers');
+    // The gateway itself warns loudly that authentication is off.
     if (secret !== undefined) warnings.push('--no-auth is set, so the JWT secret (--jwt-secret / JWT_SECRET_KEY) is ignored');
   } else if (secret === undefined) {
     throw new ConfigError(

@@ -50,6 +50,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
   server.on('clientError', (err, socket) => {
     log.debug({ err }, 'malformed HTTP request');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
   await listen(server, opts.port, opts.host);
   const { port } = server.address() as AddressInfo;
@@ -60,6 +61,8 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
   const close = (): Promise<void> => {
     closing ??= (async () => {
       registry.closeAll({ kind: 'shutdown', message: 'gateway is shutting down', rpcCode: RpcErrorCode.TunnelUnavailable });
+      // Let the JSON-RPC errors just queued for pending requests reach their streams first.
+      await new Promise((resolve) => setImmediate(resolve));
       await mcp.close();
       await ws.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

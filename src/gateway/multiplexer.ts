@@ -17,6 +17,7 @@ import { classify, rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage, 
 import { realClock, type Clock } from '../protocol/reliable-channel.js';
 import type { McpClientPort, TunnelPort } from './tunnel-port.js';
 import { ServerRequestRouter, type ClientView } from './server-requests.js';
+import { restoreProgressToken, rewriteRequest } from './progress-tokens.js';
 
 export interface MultiplexerOptions {
   serverName: string;
@@ -245,8 +246,7 @@ export class Multiplexer {
         this.log.debug({ token }, 'progress for no pending request dropped');
         return;
       }
-      const restored: JsonRpcMessage = { jsonrpc: '2.0', method: n.method, params: { ...n.params, progressToken: p.progressToken } };
-      return this.deliver(p.clientId, restored, p.originalId);
+      return this.deliver(p.clientId, restoreProgressToken(n, p.progressToken), p.originalId);
     }
     if (n.method === 'notifications/cancelled') return this.serverRequests.cancelledByServer(port, n.params);
     for (const c of this.clients.values()) {
@@ -308,14 +308,4 @@ export class Multiplexer {
   private unavailable(): string {
     return `server ${this.serverName} is not connected to the gateway`;
   }
-}
-
-/** Put the tunnel id in place of the client's id, and in place of its progress token. */
-function rewriteRequest(msg: JsonRpcRequest, tunnelId: number): { payload: JsonRpcRequest; progressToken?: string | number } {
-  const meta = msg.params?._meta as Record<string, unknown> | undefined;
-  const token = meta?.progressToken;
-  if (typeof token !== 'string' && typeof token !== 'number') return { payload: { ...msg, id: tunnelId } };
-  // Seam: per-client progress routing. The tunnel id is unique, so it doubles as the token.
-  const params = { ...msg.params, _meta: { ...meta, progressToken: tunnelId } };
-  return { payload: { ...msg, id: tunnelId, params }, progressToken: token };
 }

@@ -40,7 +40,7 @@ export class TunnelEndpoint {
     try {
       reg = validateRegister(parseEnvelope(frame, this.o.maxFrameBytes));
     } catch (err) {
-      return refuse(link, log, 'bad_register', errorMessage(err));
+      return refuse(link, log, 'invalid_register', errorMessage(err));
     }
     const reliable = reg.reliability === RELIABILITY_VERSION;
     if (reg.reliability !== undefined && !reliable) {
@@ -68,7 +68,6 @@ export class TunnelEndpoint {
         sessionId: session.sessionId,
         resumed,
         mode: session.channel.mode,
-        transport: link.kind,
         replayed,
       },
       `${resumed ? 'resumed' : 'registered'} server ${session.serverName} (${session.channel.mode} mode over ${link.kind})`,

@@ -66,6 +66,8 @@ export interface SessionSummary {
   serverInfo: InitializeResultLike['serverInfo'] | undefined;
   protocolVersion: string | undefined;
   capabilities: Record<string, unknown> | undefined;
+  /** Data frames sent or queued but not yet acknowledged by the client. */
+  queuedFrames: number;
 }
 
 export class TunnelSession implements TunnelPort {
@@ -182,6 +184,7 @@ export class TunnelSession implements TunnelPort {
       serverInfo: init?.serverInfo,
       protocolVersion: init?.protocolVersion,
       capabilities: init?.capabilities,
+      queuedFrames: this.channel.outboxFrames,
     };
   }
 

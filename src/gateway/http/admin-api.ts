@@ -20,8 +20,8 @@ export class AdminApi {
 
   listSessions(res: ServerResponse, principal: Principal): void {
     const sessions = this.o.registry.list(principal).map((s) => {
-      const { sessionId, name, owner, transport, connected, since, mode, serverInfo } = s.summary();
-      return { sessionId, name, owner, transport, connected, since, mode, serverInfo };
+      const { sessionId, name, owner, transport, connected, since, mode, serverInfo, queuedFrames } = s.summary();
+      return { sessionId, name, owner, transport, connected, since, mode, serverInfo, queuedFrames };
     });
     sendJson(res, 200, { sessions });
   }

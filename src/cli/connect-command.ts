@@ -1,0 +1,65 @@
+/**
+ * `mcp-reverse-proxy connect` (the default command): tunnel a local stdio MCP server to a
+ * gateway. Commander only collects the raw strings (no commander defaults: a default would
+ * hide whether a flag was given); resolveConnectOptions does precedence and validation.
+ */
+import { Command } from 'commander';
+import { loadConfigFile } from '../config/config-file.js';
+import { CONNECT_SPECS as S, resolveConnectOptions } from '../config/connect-options.js';
+import { formatBytes } from '../config/sizes.js';
+import { CONNECT_DEFAULTS as D } from '../config/types.js';
+import { createLogger } from '../observability/logger.js';
+import { describe, PRECEDENCE_NOTE } from './help.js';
+
+export const CONNECT_EXAMPLES = `
+Examples:
+  $ mcp-reverse-proxy --local-stdio "npx -y @modelcontextprotocol/server-everything stdio" \\
+      --gateway https://gateway.example.com --token "$MY_TOKEN"
+  $ export REVERSE_PROXY_GATEWAY=https://gateway.example.com REVERSE_PROXY_TOKEN=...
+  $ mcp-reverse-proxy --local-stdio "uvx mcp-server-git" --transport sse --proxy http://proxy:3128
+  $ mcp-reverse-proxy --config reverse-proxy.yaml --verbose
+
+${PRECEDENCE_NOTE}
+The command runs without a shell; for pipes or variables use --local-stdio "sh -c '...'".
+Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 token rejected, 4 --max-retries used up,
+5 local server failed.`;
+
+export function connectCommand(action: (flags: Record<string, unknown>) => Promise<void>): Command {
+  const cmd = new Command('connect')
+    .description('run a local stdio MCP server and publish it through a gateway (default command)')
+    .option('--local-stdio <command>', describe('command line of the local stdio MCP server (required)', S.localStdio))
+    .option('--gateway <url>', describe('gateway URL, http(s):// or ws(s):// (required)', S.gateway))
+    .option('--token <jwt>', describe('bearer token for the gateway', S.token))
+    .option('--name <name>', describe('name to publish the server under', S.name, 'derived from the command'))
+    .option('--description <text>', describe('description shown in the gateway catalog', S.description))
+    .option('--reconnect-delay <seconds>', describe('first reconnect delay; backs off exponentially to 60 s', S.reconnectDelay, D.reconnectDelay))
+    .option('--max-retries <n>', describe('give up after n failed reconnects; 0 = never', S.maxRetries, D.maxRetries))
+    .option('--keepalive <seconds>', describe('heartbeat interval', S.keepalive, D.keepalive))
+    .option('--log-level <level>', describe('DEBUG, INFO, WARNING, ERROR or CRITICAL', S.logLevel, D.logLevel))
+    .option('--verbose', 'same as --log-level DEBUG (wins over it)')
+    .option('--config <file>', 'YAML or JSON config file [env REVERSE_PROXY_CONFIG]')
+    .option('--transport <mode>', describe('auto, ws, sse or poll; auto tries ws, then sse, then poll', S.transport, D.transport))
+    .option('--proxy <url>', describe('HTTP(S) proxy; overrides HTTPS_PROXY/HTTP_PROXY/NO_PROXY', S.proxy))
+    .option('--ca-file <pem>', describe('extra CA certificates to trust (PEM)', S.caFile))
+    .option('--cert <pem>', describe('client certificate for mutual TLS (PEM)', S.cert))
+    .option('--key <pem>', describe('private key of --cert (PEM)', S.key))
+    .option('--max-queue-bytes <size>', describe('bound of the replay queue, e.g. 16MiB', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
+    .option('--max-line-bytes <size>', describe("largest line accepted from the server's stdout", S.maxLineBytes, formatBytes(D.maxLineBytes)))
+    .option('--init-timeout <seconds>', describe('deadline for the local server to answer initialize', S.initTimeout, D.initTimeout))
+    .option('--handshake-timeout <seconds>', describe('deadline for the WebSocket handshake', S.handshakeTimeout, D.handshakeTimeout))
+    .addHelpText('after', CONNECT_EXAMPLES)
+    .action(action);
+  return cmd;
+}
+
+export async function runConnect(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<number> {
+  const configFlag = typeof flags.config === 'string' ? flags.config : undefined;
+  const configPath = configFlag ?? (env.REVERSE_PROXY_CONFIG || undefined);
+  const file = configPath === undefined ? undefined : loadConfigFile(configPath, configFlag ? '--config' : 'REVERSE_PROXY_CONFIG');
+  const { options, warnings } = resolveConnectOptions({ flags, env, file });
+  const logger = createLogger({ level: options.logLevel });
+  for (const warning of warnings) logger.warn(warning);
+  // Loaded only when connecting, so --help and config errors do not pay for the client.
+  const { runClient } = await import('../client/run.js');
+  return runClient(options, logger);
+}

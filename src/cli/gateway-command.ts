@@ -1,0 +1,67 @@
+/** `mcp-reverse-proxy gateway`: the public side MCP clients and tunnel clients connect to. */
+import { Command } from 'commander';
+import { loadConfigFile } from '../config/config-file.js';
+import { GATEWAY_SPECS as S, resolveGatewayOptions } from '../config/gateway-options.js';
+import { formatBytes } from '../config/sizes.js';
+import { GATEWAY_DEFAULTS as D } from '../config/types.js';
+import { createLogger } from '../observability/logger.js';
+import { ExitCode } from './exit-codes.js';
+import { describe, PRECEDENCE_NOTE } from './help.js';
+
+const EXAMPLES = `
+Examples:
+  $ JWT_SECRET_KEY=$(openssl rand -hex 32) mcp-reverse-proxy gateway --host 0.0.0.0 --port 4444
+  $ mcp-reverse-proxy gateway --no-auth --port 0        # development only; prints the real port
+
+On start it prints one line to stdout: "gateway listening on <url>".
+${PRECEDENCE_NOTE}`;
+
+export function gatewayCommand(action: (flags: Record<string, unknown>) => Promise<void>): Command {
+  return new Command('gateway')
+    .description('run the gateway: accepts tunnels and serves their MCP servers over Streamable HTTP')
+    .option('--host <host>', describe('address to listen on', S.host, D.host))
+    .option('--port <port>', describe('port to listen on; 0 = any free port', S.port, D.port))
+    .option('--jwt-secret <secret>', describe('HS256 secret that signs client tokens (prefer the env variable)', S.jwtSecret))
+    .option('--jwt-issuer <iss>', describe('expected token issuer', S.jwtIssuer, D.jwtIssuer))
+    .option('--jwt-audience <aud>', describe('expected token audience', S.jwtAudience, D.jwtAudience))
+    .option('--no-auth', describe('accept requests without a token (development only)', S.noAuth))
+    .option('--resume-window <seconds>', describe('how long a dropped tunnel may resume its session', S.resumeWindow, D.resumeWindow))
+    .option('--max-queue-bytes <size>', describe('replay queue bound per session', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
+    .option('--max-frame-bytes <size>', describe('largest frame or HTTP body accepted', S.maxFrameBytes, formatBytes(D.maxFrameBytes)))
+    .option('--request-timeout <seconds>', describe('deadline for one MCP request through a tunnel', S.requestTimeout, D.requestTimeout))
+    .option('--keepalive <seconds>', describe('SSE keepalive comment / poll wait interval', S.keepalive, D.keepalive))
+    .option('--log-level <level>', describe('DEBUG, INFO, WARNING, ERROR or CRITICAL', S.logLevel, D.logLevel))
+    .option('--verbose', 'same as --log-level DEBUG (wins over it)')
+    .option('--tls-cert <pem>', describe('serve HTTPS with this certificate (PEM)', S.tlsCert))
+    .option('--tls-key <pem>', describe('private key of --tls-cert (PEM)', S.tlsKey))
+    .option('--tls-client-ca <pem>', describe('require client certificates signed by this CA (PEM)', S.tlsClientCa))
+    .option('--config <file>', 'YAML or JSON config file (snake_case keys)')
+    .addHelpText('after', EXAMPLES)
+    .action(action);
+}
+
+/** Runs until SIGINT/SIGTERM, then closes the gateway; a second signal exits at once. */
+export async function runGateway(rawFlags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<number> {
+  // Commander reports `--no-auth` as `auth: false` (and `auth: true` when absent).
+  const { auth, ...flags } = rawFlags;
+  if (auth === false) flags.noAuth = true;
+  const file = typeof flags.config === 'string' ? loadConfigFile(flags.config) : undefined;
+  const { options, warnings } = resolveGatewayOptions({ flags, env, file });
+  const logger = createLogger({ level: options.logLevel });
+  for (const warning of warnings) logger.warn(warning);
+
+  const { startGateway } = await import('../gateway/index.js');
+  const gateway = await startGateway(options, logger);
+  process.stdout.write(`gateway listening on ${gateway.url}\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info({ event: 'shutdown', signal }, `received ${signal}: closing the gateway`);
+  const force = (): never => process.exit(ExitCode.Failure);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await gateway.close();
+  return ExitCode.Ok;
+}

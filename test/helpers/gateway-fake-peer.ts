@@ -1,0 +1,157 @@
+/**
+ * A hand-written tunnel client for gateway tests: speaks the envelope protocol over a
+ * real `ws` WebSocket to a gateway on 127.0.0.1, with just enough seq/ack to resume.
+ * It answers gateway requests through `handler` (a fake MCP server), or lets the test
+ * take them one by one (`handler = undefined` + `nextRequest()`).
+ */
+import WebSocket from 'ws';
+
+export type Frame = Record<string, any>;
+export type RpcHandler = (req: { id: string | number; method: string; params?: any }) => Frame | undefined;
+
+export const FAKE_SERVER_INFO = { name: 'fake-server', version: '1.2.3' };
+export const FAKE_TOOLS = [{ name: 'echo', description: 'echoes its arguments', inputSchema: { type: 'object' } }];
+
+/** Answers like a tiny MCP server with one `echo` tool. */
+export const echoServer: RpcHandler = (req) => {
+  switch (req.method) {
+    case 'initialize':
+      return { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: FAKE_SERVER_INFO };
+    case 'tools/list':
+      return { tools: FAKE_TOOLS };
+    case 'tools/call':
+      return { content: [{ type: 'text', text: JSON.stringify(req.params?.arguments ?? {}) }] };
+    default:
+      return { echoed: req.method };
+  }
+};
+
+export interface PeerOptions {
+  /** seq/ack mode (register with reliability "seq-ack/1"). Default true. */
+  reliable?: boolean;
+}
+
+export class FakeTunnelPeer {
+  readonly frames: Frame[] = [];
+  handler: RpcHandler | undefined = echoServer;
+  /** Highest contiguous seq received from the gateway. */
+  inboundAck = 0;
+  private outSeq = 0;
+  private waiters: Array<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void; from: number }> = [];
+  private closeWaiters: Array<() => void> = [];
+  closed = false;
+  closeCode: number | undefined;
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly reliable: boolean,
+  ) {
+    ws.on('message', (data) => this.onFrame(JSON.parse(data.toString()) as Frame));
+    ws.on('close', (code) => {
+      this.closed = true;
+      this.closeCode = code;
+      for (const w of this.closeWaiters.splice(0)) w();
+    });
+    ws.on('error', () => {});
+  }
+
+  static async connect(gatewayUrl: string, token: string | undefined, options: PeerOptions = {}): Promise<FakeTunnelPeer> {
+    const url = gatewayUrl.replace(/^http/, 'ws') + '/reverse-proxy/ws';
+    const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+    const ws = new WebSocket(url, { headers });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+    });
+    return new FakeTunnelPeer(ws, options.reliable ?? true);
+  }
+
+  /** Send `register` and wait for register_ack (or an error frame). */
+  async register(server: Frame, extra: Frame = {}): Promise<Frame> {
+    const reg: Frame = { type: 'register', server, transport: 'ws', ...extra };
+    if (this.reliable) reg.reliability = 'seq-ack/1';
+    const from = this.frames.length;
+    this.sendRaw(reg);
+    return this.next((f) => f.type === 'register_ack' || f.type === 'error', from);
+  }
+
+  /** A data frame to the gateway (seq'd in reliable mode, with our ack piggybacked). */
+  sendData(payload: Frame): void {
+    const type = payload.id !== undefined && !('method' in payload) ? 'response' : 'notification';
+    const env: Frame = { type, payload };
+    if (this.reliable) {
+      env.seq = ++this.outSeq;
+      env.ack = this.inboundAck;
+    }
+    this.sendRaw(env);
+  }
+
+  sendRaw(frame: Frame | string): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Wait for the first frame at index >= `from` that matches. Tests bound this with their own timeout. */
+  next(pred: (f: Frame) => boolean, from = 0): Promise<Frame> {
+    for (let i = from; i < this.frames.length; i++) if (pred(this.frames[i]!)) return Promise.resolve(this.frames[i]!);
+    return new Promise((resolve) => this.waiters.push({ pred, resolve, from }));
+  }
+
+  /** The n-th (0-based) JSON-RPC request the gateway sent us, whoever answered it. */
+  nthRequest(n: number): Promise<Frame> {
+    let seen = 0;
+    return this.next((f) => f.type === 'request' && f.payload?.method !== undefined && f.payload?.id !== undefined && seen++ === n);
+  }
+
+  respond(id: string | number, result: Frame): void {
+    this.sendData({ jsonrpc: '2.0', id, result });
+  }
+
+  whenClosed(): Promise<void> {
+    return this.closed ? Promise.resolve() : new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  /** Drop the connection without a closing handshake (a dead network). */
+  terminate(): Promise<void> {
+    this.ws.terminate();
+    return this.whenClosed();
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) this.ws.close();
+    return this.whenClosed();
+  }
+
+  private onFrame(f: Frame): void {
+    if (this.reliable && typeof f.seq === 'number' && f.seq === this.inboundAck + 1) this.inboundAck = f.seq;
+    this.frames.push(f);
+    const index = this.frames.length - 1;
+    for (const w of [...this.waiters]) {
+      if (index >= w.from && w.pred(f)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(f);
+      }
+    }
+    const p = f.payload;
+    if (f.type === 'request' && p && typeof p.method === 'string' && p.id !== undefined && this.handler) {
+      const result = this.handler(p);
+      if (result !== undefined) this.respond(p.id, result);
+    }
+  }
+}
+
+/** Status of a refused WebSocket upgrade (or 101 when it was accepted). */
+export function upgradeStatus(gatewayUrl: string, headers: Record<string, string> = {}): Promise<number> {
+  const ws = new WebSocket(gatewayUrl.replace(/^http/, 'ws') + '/reverse-proxy/ws', { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => {
+      resolve(101);
+      ws.terminate();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}

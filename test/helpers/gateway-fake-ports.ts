@@ -1,0 +1,72 @@
+/**
+ * In-memory stand-ins for the multiplexer's two sides (src/gateway/tunnel-port.ts) and a
+ * manual clock: multiplexer tests run without sockets or real time.
+ */
+import type { Clock } from '../../src/protocol/reliable-channel.js';
+import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
+import type { InitializeResultLike, McpClientPort, TunnelPort } from '../../src/gateway/tunnel-port.js';
+import { QueueFullError } from '../../src/errors.js';
+
+export const FAKE_INIT: InitializeResultLike = {
+  protocolVersion: '2025-06-18',
+  capabilities: { tools: {} },
+  serverInfo: { name: 'fake', version: '1' },
+};
+
+export class FakeTunnelPort implements TunnelPort {
+  readonly pushed: any[] = [];
+  unavailable: string | undefined;
+  saturated = false;
+  initializeResult: InitializeResultLike | undefined = FAKE_INIT;
+
+  constructor(
+    readonly sessionId = 'tunnel-1',
+    readonly serverName = 'fake',
+  ) {}
+
+  unavailableReason(): string | undefined {
+    return this.unavailable;
+  }
+
+  push(payload: JsonRpcMessage): void {
+    if (this.saturated) throw new QueueFullError(100, 10);
+    this.pushed.push(payload);
+  }
+}
+
+export class FakeClientPort implements McpClientPort {
+  readonly received: Array<{ msg: any; related: JsonRpcId | undefined }> = [];
+  constructor(readonly id: string) {}
+  send(msg: JsonRpcMessage, related?: JsonRpcId): void {
+    this.received.push({ msg, related });
+  }
+  get messages(): any[] {
+    return this.received.map((r) => r.msg);
+  }
+}
+
+/** Timers fire only when the test calls advance(). */
+export class ManualClock implements Clock {
+  now = 0;
+  private next = 1;
+  private readonly timers = new Map<number, { due: number; fn: () => void }>();
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.set(id, { due: this.now + ms, fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  advance(ms: number): void {
+    this.now += ms;
+    for (const [id, t] of [...this.timers].sort((a, b) => a[1].due - b[1].due)) {
+      if (t.due <= this.now && this.timers.delete(id)) t.fn();
+    }
+  }
+}
+
+/** Let the multiplexer's deferred deliveries (microtasks) run: setImmediate fires after all of them. */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
