@@ -29,7 +29,7 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .description('run a local stdio MCP server and publish it through a gateway (default command)')
     .option('--local-stdio <command>', describe('command line of the local stdio MCP server (required)', S.localStdio))
     .option('--gateway <url>', describe('gateway URL, http(s):// or ws(s):// (required)', S.gateway))
-    .option('--token <jwt>', describe('bearer token for the gateway', S.token))
+    .option('--token <jwt>', describe('bearer token for the gateway; prefer the env variable (flags show in ps)', S.token))
     .option('--name <name>', describe('name to publish the server under', S.name, 'derived from the command'))
     .option('--description <text>', describe('description shown in the gateway catalog', S.description))
     .option('--reconnect-delay <seconds>', describe('first reconnect delay; backs off exponentially to 60 s', S.reconnectDelay, D.reconnectDelay))

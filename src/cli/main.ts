@@ -10,7 +10,7 @@ import { redact } from '../observability/logger.js';
 import { ExitCode } from './exit-codes.js';
 import { buildProgram, PROGRAM_NAME } from './program.js';
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const result = { code: ExitCode.Ok as number };
   try {
     await buildProgram(env, result).parseAsync(argv);

@@ -102,7 +102,7 @@ export class LocalServer {
       this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       this._state = 'running';
       this.started = true;
-      this.log.info({ pid: this.pid, serverInfo: result.serverInfo, protocolVersion: result.protocolVersion }, 'local MCP server initialized');
+      this.log.info({ childPid: this.pid, serverInfo: result.serverInfo, protocolVersion: result.protocolVersion }, 'local MCP server initialized');
       // After the caller's `await start()` continuation, so a handler it sets right away sees them.
       setImmediate(() => this.flushBacklog());
       return result;
@@ -153,10 +153,10 @@ export class LocalServer {
     this.stopping = (async () => {
       child.stdin?.end();
       if (await this.waitExit(grace)) return;
-      this.log.debug({ pid: child.pid }, 'local server ignored stdin EOF; sending SIGTERM');
+      this.log.debug({ childPid: child.pid }, 'local server ignored stdin EOF; sending SIGTERM');
       child.kill('SIGTERM');
       if (await this.waitExit(grace)) return;
-      this.log.warn({ pid: child.pid }, 'local server ignored SIGTERM; sending SIGKILL');
+      this.log.warn({ childPid: child.pid }, 'local server ignored SIGTERM; sending SIGKILL');
       child.kill('SIGKILL');
       await this.exited;
     })();
@@ -214,7 +214,7 @@ export class LocalServer {
     this.failInit(
       new LocalServerError('ERR_LOCAL_SERVER_EXIT', `local MCP server "${this.options.command}" exited before answering initialize (${how})`),
     );
-    this.log[this.started && !this.stopping ? 'warn' : 'debug']({ pid: this.child?.pid, ...info }, `local MCP server exited (${how})`);
+    this.log[this.started && !this.stopping ? 'warn' : 'debug']({ childPid: this.child?.pid, ...info }, `local MCP server exited (${how})`);
     this.markExited();
   }
 

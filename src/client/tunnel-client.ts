@@ -305,9 +305,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         return;
       case 'error': {
         const message = String(env.message ?? 'unspecified error');
-        if (env.code === 'session_deleted') {
+        if (env.code === 'session_deleted' || env.code === 'session_replaced') {
           // Documented rule: a deleted session is never resumed; the client exits (the
           // operator asked for it to go away) instead of re-registering behind their back.
+          // A replaced one means another instance registered the same name: two clients
+          // replacing each other forever helps nobody, so this one stops and says why.
           this.fatal = new ReverseProxyError('ERR_SESSION_CLOSED', `gateway closed the session: ${message}`);
           void transport.close('session deleted by the gateway');
           return;

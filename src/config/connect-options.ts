@@ -75,7 +75,9 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
   const namePicked = src.pick(S.name);
   const name = readString(S.name, namePicked) ?? deriveServerName(localStdio);
   if (!SERVER_NAME.test(name)) {
-    throw invalid(S.name, namePicked!, 'expected 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    const expected = 'expected 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit';
+    if (namePicked) throw invalid(S.name, namePicked, expected);
+    throw new ConfigError(`cannot derive a server name from --local-stdio; set --name (${expected})`);
   }
 
   const options: ConnectOptions = {

@@ -121,3 +121,9 @@ export function validateEnvelope(value: unknown): Envelope {
 export function upstreamTypeFor(payload: JsonRpcMessage): 'response' | 'notification' {
   return 'id' in payload && payload.id !== undefined && payload.id !== null ? 'response' : 'notification';
 }
+
+/**
+ * Every HTTP response of the gateway carries this header, so a client can tell the
+ * gateway's own 401/403 from a proxy's (docs/protocol.md §4).
+ */
+export const GATEWAY_MARKER_HEADER = 'x-mcp-reverse-proxy';

@@ -6,10 +6,9 @@
  * - the network blocks this transport (CONNECT refused, Upgrade stripped → 200/426,
  *   403 from the proxy, reset, deadline): fall back to the next transport.
  */
+import { GATEWAY_MARKER_HEADER } from '../protocol/envelope.js';
 import { AuthRejectedError, ProxyAuthError, TlsError, TransportError, type ReverseProxyError } from '../errors.js';
 
-/** Every response of our gateway carries this header, so its 401/403 is never mistaken for a proxy's. */
-export const GATEWAY_MARKER_HEADER = 'x-mcp-reverse-proxy';
 
 export interface RefusalContext {
   /** Redacted proxy URL when a proxy is in the path. */

@@ -15,6 +15,7 @@ import type { Authenticate } from '../authenticator.js';
 import type { McpEndpoint } from '../mcp-endpoint.js';
 import type { AdminApi } from './admin-api.js';
 import { pathOf, sendError, sendJson } from './respond.js';
+import { GATEWAY_MARKER_HEADER } from '../../protocol/envelope.js';
 
 export interface RequestHandlerOptions {
   authenticate: Authenticate;
@@ -57,6 +58,8 @@ export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMe
   ];
 
   return (req, res) => {
+    // Lets the tunnel client tell our own 401/403 from a proxy's (docs/protocol.md §4).
+    res.setHeader(GATEWAY_MARKER_HEADER, 'gateway');
     void dispatch(routes, o, req, res).catch((err: unknown) => {
       o.logger.error({ err, method: req.method, path: pathOf(req) }, 'unexpected error handling an HTTP request');
       if (!res.headersSent) sendError(res, 500, `internal error: ${errorMessage(err)}`);

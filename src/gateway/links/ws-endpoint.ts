@@ -11,6 +11,7 @@ import { errorMessage } from '../../errors.js';
 import type { Authenticate } from '../authenticator.js';
 import type { TunnelEndpoint } from '../tunnel-endpoint.js';
 import { WsLink, WS_CLOSE } from './ws-link.js';
+import { GATEWAY_MARKER_HEADER } from '../../protocol/envelope.js';
 
 export const WS_TUNNEL_PATH = '/reverse-proxy/ws';
 
@@ -62,6 +63,7 @@ function rejectUpgrade(socket: Duplex, status: number, statusText: string, messa
   socket.end(
     `HTTP/1.1 ${status} ${statusText}\r\n` +
       'Connection: close\r\n' +
+      `${GATEWAY_MARKER_HEADER}: gateway\r\n` +
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
