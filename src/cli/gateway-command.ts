@@ -50,14 +50,19 @@ export async function runGateway(rawFlags: Record<string, unknown>, env: NodeJS.
   const logger = createLogger({ level: options.logLevel });
   for (const warning of warnings) logger.warn(warning);
 
+  // Listen for signals before announcing the URL: whoever reads the line may signal at once.
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   const { startGateway } = await import('../gateway/index.js');
   const gateway = await startGateway(options, logger);
   process.stdout.write(`gateway listening on ${gateway.url}\n`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await stopRequested;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   logger.info({ event: 'shutdown', signal }, `received ${signal}: closing the gateway`);
   const force = (): never => process.exit(ExitCode.Failure);
   process.once('SIGINT', force);

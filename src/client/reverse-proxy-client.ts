@@ -116,7 +116,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
     this.tunnel = tunnel;
     this.wire(local, tunnel);
     this.state_ = 'running';
-    this.log.info({ event: 'starting', gateway: redactUrl(o.gateway), name: o.name, transport: o.transport }, `tunnelling "${o.name}" to ${redactUrl(o.gateway)}`);
+    this.log.info({ event: 'starting', gateway: redactUrl(o.gateway), server: o.name, transport: o.transport }, `tunnelling "${o.name}" to ${redactUrl(o.gateway)}`);
 
     const childExit = new Promise<never>((_, reject) => {
       local.onexit = (info) => {

@@ -253,6 +253,10 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       transport: transport.kind,
     };
     if (this.sessionId_ !== undefined) reg.resume = { sessionId: this.sessionId_, ack: this.channel.inboundAck };
+    this.log.debug(
+      { event: 'register', transport: transport.kind, resume: reg.resume, outboxFrames: this.channel.outboxFrames },
+      reg.resume ? `asking to resume session ${reg.resume.sessionId} (acked ${reg.resume.ack})` : 'registering a new session',
+    );
     return new Promise<RegisterAckEnvelope>((resolve, reject) => {
       const timer = setTimeout(() => {
         void transport.close('no register_ack');

@@ -49,6 +49,7 @@ export class TransportNegotiator {
   /** Open a transport; handlers are attached by the caller before start() via `prepare`. */
   async open(prepare: (t: Transport) => void): Promise<Transport> {
     const t = this.create('ws');
+    this.opts.logger.debug({ event: 'transport_open', transport: t.kind }, `opening ${t.kind} transport`);
     prepare(t);
     await t.start();
     if (this.current !== t.kind) this.opts.logger.info({ transport: t.kind }, `using transport ${t.kind}`);

@@ -10,6 +10,7 @@ import {
   EVERYTHING,
   firstText,
   spawnBin,
+  restartGateway,
   startGateway,
   stopAll,
   waitFor,
@@ -106,13 +107,7 @@ describe('failures the user must see', () => {
     await mcp.close().catch(() => undefined);
     await gw1.stop();
 
-    // Same port again; the port may take a moment to be free, so retry the start a bounded number of times.
-    let gw2: GatewayProc | undefined;
-    for (let i = 0; i < 20 && !gw2; i++) {
-      gw2 = await startGateway(['--jwt-secret', SECRET, '--port', String(gw1.port)]).catch(() => undefined);
-      if (!gw2) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(gw2, 'gateway restarted on the same port');
+    const gw2 = await restartGateway(gw1.port, ['--jwt-secret', SECRET]);
     const second = await waitForServer(gw2.url, token, 'server-everything');
     assert.notEqual(second.sessionId, first.sessionId, 'a fresh session after the gateway lost its state');
     mcp = await connectMcp(gw2.url, 'server-everything', token);

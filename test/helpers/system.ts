@@ -149,3 +149,17 @@ export function firstText(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content[0]?.text ?? '';
 }
+
+/** Start a gateway on a port that was just in use (retrying while the OS frees it; bounded). */
+export async function restartGateway(port: number, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<GatewayProc> {
+  let lastError: unknown;
+  for (let i = 0; i < 40; i++) {
+    try {
+      return await startGateway([...args, '--port', String(port)], env);
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`could not restart the gateway on port ${port}: ${String(lastError)}`);
+}
