@@ -119,7 +119,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         if (this.isStopped()) break;
         if (this.fatal) throw this.fatal;
         this.reconnects++;
-        this.log.warn({ event: 'disconnected', reason: info.reason }, `tunnel lost: ${info.reason}; reconnecting`);
+        const st = this.channel.stats();
+        this.log.warn(
+          { event: 'disconnected', reason: info.reason, reconnects: this.reconnects, outboxFrames: st.outboxFrames, outboxBytes: st.outboxBytes, duplicatesDropped: st.duplicatesDropped, replayedTotal: st.replayed },
+          `tunnel lost: ${info.reason}; reconnecting (${st.outboxFrames} frames / ${st.outboxBytes} bytes queued)`,
+        );
       } catch (err) {
         if (this.isStopped()) break;
         if (!isRetryable(err)) {
@@ -202,7 +206,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     const replayed = this.channel.attach((frame) => transport.send(frame), resumed ? (ack.ack ?? 0) : 0);
     this.state_ = 'open';
     this.log.info(
-      { event: 'connected', sessionId: ack.sessionId, transport: transport.kind, resumed, replayed, mode: this.channel.mode },
+      { event: 'connected', sessionId: ack.sessionId, transport: transport.kind, resumed, replayed, mode: this.channel.mode, duplicatesDropped: this.channel.stats().duplicatesDropped },
       `tunnel ${resumed ? 'resumed' : 'registered'} on ${transport.kind} (session ${ack.sessionId}${replayed ? `, replayed ${replayed} frames` : ''})` +
         (reliable ? '' : '; gateway is a plain peer: best-effort delivery, no replay'),
     );
