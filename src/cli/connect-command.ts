@@ -6,9 +6,10 @@
 import { Command } from 'commander';
 import { loadConfigFile } from '../config/config-file.js';
 import { CONNECT_SPECS as S, resolveConnectOptions } from '../config/connect-options.js';
+import { hasServerList, resolveServerList } from '../config/server-list.js';
 import { formatBytes } from '../config/sizes.js';
-import { CONNECT_DEFAULTS as D } from '../config/types.js';
-import { createLogger } from '../observability/logger.js';
+import { CONNECT_DEFAULTS as D, type ConnectOptions } from '../config/types.js';
+import { createLogger, redact } from '../observability/logger.js';
 import { describe, PRECEDENCE_NOTE } from './help.js';
 
 export const CONNECT_EXAMPLES = `
@@ -21,8 +22,9 @@ Examples:
 
 ${PRECEDENCE_NOTE}
 The command runs without a shell; for pipes or variables use --local-stdio "sh -c '...'".
-Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 token rejected, 4 --max-retries used up,
-5 local server failed.`;
+A config file with a servers: list runs several servers in one process (see docs/cli.md).
+Exit codes: 0 ok (or stopped by a signal), 1 failure, 2 usage or config error, 3 token rejected,
+4 --max-retries used up, 5 local server failed; with several servers, the highest of theirs.`;
 
 export function connectCommand(action: (flags: Record<string, unknown>) => Promise<void>): Command {
   const cmd = new Command('connect')
@@ -47,6 +49,13 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--max-line-bytes <size>', describe("largest line accepted from the server's stdout", S.maxLineBytes, formatBytes(D.maxLineBytes)))
     .option('--init-timeout <seconds>', describe('deadline for the local server to answer initialize', S.initTimeout, D.initTimeout))
     .option('--handshake-timeout <seconds>', describe('deadline for the WebSocket handshake', S.handshakeTimeout, D.handshakeTimeout))
+    .option('--first-event-timeout <seconds>', describe('deadline for the first SSE event; longer means the path buffers (then poll)', S.firstEventTimeout, D.firstEventTimeout))
+    .option('--reprobe-interval <seconds>', describe('while on sse/poll (auto), retry WebSocket this often; 0 = never', S.reprobeInterval, D.reprobeInterval))
+    .option('--restart <policy>', describe('restart the local server when it exits: never, on-failure or always', S.restart, D.restart))
+    .option('--restart-max <n>', describe('at most n restarts within --restart-window, then give up', S.restartMax, D.restartMax))
+    .option('--restart-window <seconds>', describe('sliding window of the restart budget', S.restartWindow, D.restartWindow))
+    .option('--metrics-port <port>', describe('serve Prometheus metrics on http://127.0.0.1:<port>/metrics; 0 = any free port', S.metricsPort, 'off'))
+    .option('--check-config', 'validate flags, environment and config file, print the resolved options as JSON (secrets masked) and exit')
     .addHelpText('after', CONNECT_EXAMPLES)
     .action(action);
   return cmd;
@@ -56,10 +65,28 @@ export async function runConnect(flags: Record<string, unknown>, env: NodeJS.Pro
   const configFlag = typeof flags.config === 'string' ? flags.config : undefined;
   const configPath = configFlag ?? (env.REVERSE_PROXY_CONFIG || undefined);
   const file = configPath === undefined ? undefined : loadConfigFile(configPath, configFlag ? '--config' : 'REVERSE_PROXY_CONFIG');
-  const { options, warnings } = resolveConnectOptions({ flags, env, file });
-  const logger = createLogger({ level: options.logLevel });
+  const { checkConfig, ...optionFlags } = flags;
+  const { servers, warnings } = hasServerList(file)
+    ? resolveServerList({ flags: optionFlags, env, file })
+    : (({ options, warnings: w }) => ({ servers: [options], warnings: w }))(resolveConnectOptions({ flags: optionFlags, env, file }));
+  const first = servers[0]!;
+  if (checkConfig === true) {
+    process.stdout.write(`${JSON.stringify(checkConfigReport(servers, warnings), null, 2)}\n`);
+    return 0;
+  }
+  const logger = createLogger({ level: first.logLevel });
   for (const warning of warnings) logger.warn(warning);
   // Loaded only when connecting, so --help and config errors do not pay for the client.
-  const { runClient } = await import('../client/run.js');
-  return runClient(options, logger);
+  const { runServers } = await import('../client/run.js');
+  return runServers(servers, logger, first.metricsPort);
+}
+
+/** What --check-config prints: the options each server would run with, secrets masked. */
+export function checkConfigReport(servers: ConnectOptions[], warnings: string[]): Record<string, unknown> {
+  const mask = (o: ConnectOptions): Record<string, unknown> => ({
+    ...o,
+    ...(o.token !== undefined ? { token: '***' } : {}),
+    ...(o.proxy !== undefined ? { proxy: redact(o.proxy) } : {}),
+  });
+  return { command: 'connect', servers: servers.map(mask), warnings };
 }

@@ -35,7 +35,15 @@ export function gatewayCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--tls-cert <pem>', describe('serve HTTPS with this certificate (PEM)', S.tlsCert))
     .option('--tls-key <pem>', describe('private key of --tls-cert (PEM)', S.tlsKey))
     .option('--tls-client-ca <pem>', describe('require client certificates signed by this CA (PEM)', S.tlsClientCa))
+    .option('--open-servers', describe("let every authenticated user use every server's MCP endpoint (default: owner and admins)", S.openServers))
+    .option(
+      '--allowed-origins <list>',
+      describe('comma-separated browser origins allowed on the MCP endpoint, or * (loopback origins are allowed on a loopback bind)', S.allowedOrigins, 'none'),
+    )
+    .option('--max-sessions-per-user <n>', describe('tunnel sessions one token subject may hold', S.maxSessionsPerUser, D.maxSessionsPerUser))
+    .option('--metrics-auth', describe('GET /metrics needs an admin token (default: open, limited by --host)', S.metricsAuth))
     .option('--config <file>', 'YAML or JSON config file (snake_case keys)')
+    .option('--check-config', 'validate flags, environment and config file, print the resolved options as JSON (secrets masked) and exit')
     .addHelpText('after', EXAMPLES)
     .action(action);
 }
@@ -43,10 +51,15 @@ export function gatewayCommand(action: (flags: Record<string, unknown>) => Promi
 /** Runs until SIGINT/SIGTERM, then closes the gateway; a second signal exits at once. */
 export async function runGateway(rawFlags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<number> {
   // Commander reports `--no-auth` as `auth: false` (and `auth: true` when absent).
-  const { auth, ...flags } = rawFlags;
+  const { auth, checkConfig, ...flags } = rawFlags;
   if (auth === false) flags.noAuth = true;
   const file = typeof flags.config === 'string' ? loadConfigFile(flags.config) : undefined;
   const { options, warnings } = resolveGatewayOptions({ flags, env, file });
+  if (checkConfig === true) {
+    const shown = { ...options, ...(options.jwtSecret !== undefined ? { jwtSecret: '***' } : {}) };
+    process.stdout.write(`${JSON.stringify({ command: 'gateway', options: shown, warnings }, null, 2)}\n`);
+    return ExitCode.Ok;
+  }
   const logger = createLogger({ level: options.logLevel });
   for (const warning of warnings) logger.warn(warning);
 

@@ -101,6 +101,25 @@ export class IdBridge {
   }
 
   /**
+   * The child exited (and is being restarted). Returns the JSON-RPC errors the gateway must
+   * receive for the requests forwarded to the dead child, which it will never answer, so
+   * that every MCP client gets an answer instead of silence. Requests the child itself had
+   * sent to the gateway are forgotten: their late answers are dropped (the new child never
+   * asked). The id counter goes on, so a late line from the old child can never match.
+   */
+  childGone(message: string): JsonRpcMessage[] {
+    const errorsForGateway: JsonRpcMessage[] = [];
+    for (const { gatewayId, epoch } of this.toGateway.values()) {
+      // Requests of an earlier tunnel session were already failed by the gateway.
+      if (epoch === this.epoch_) errorsForGateway.push(rpcError(gatewayId, RpcErrorCode.TunnelUnavailable, message));
+    }
+    this.toGateway.clear();
+    this.toLocal.clear();
+    this.childRequests.clear();
+    return errorsForGateway;
+  }
+
+  /**
    * A fresh tunnel session replaced the old one. Returns the JSON-RPC errors the child must
    * receive for the requests it sent to the old session, which nobody will answer now.
    */

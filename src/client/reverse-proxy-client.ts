@@ -5,17 +5,21 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
-import type { ConnectOptions } from '../config/types.js';
-import { LocalServerError, ReverseProxyError } from '../errors.js';
-import { createDispatcher } from '../net/dispatcher.js';
+import { CONNECT_DEFAULTS, type ConnectOptions } from '../config/types.js';
+import { ReverseProxyError } from '../errors.js';
+import { NetworkPath } from '../net/dispatcher.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServerDescription } from '../protocol/envelope.js';
-import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { classify, rpcError, RpcErrorCode, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import type { ChannelStats } from '../protocol/reliable-channel.js';
 import { TransportNegotiator } from '../transport/negotiator.js';
 import type { TransportKind } from '../transport/transport.js';
 import { redactUrl } from '../transport/urls.js';
 import { IdBridge } from './id-bridge.js';
-import { LocalServer, type ExitInfo } from './local-server.js';
+import { ChildSupervisor } from './child-supervisor.js';
+import type { ExitInfo } from './local-server.js';
+import { RESTART_BASE_DELAY_MS, RESTART_CAP_MS } from './restart-policy.js';
+import { describeServer, serverDownFrame, serverUpFrame } from './server-status.js';
 import { TunnelClient } from './tunnel-client.js';
 
 export interface ReverseProxyClientEvents {
@@ -26,6 +30,19 @@ export interface ReverseProxyClientEvents {
   /** Frames replayed after a resume. */
   replayed: [{ count: number; sessionId: string }];
   'child-exit': [ExitInfo];
+  /** The local server was restarted (--restart) and initialized again. */
+  'child-restart': [{ restarts: number; pid: number | undefined }];
+}
+
+/** Counters for monitoring (the client's /metrics reads them at scrape time). */
+export interface ReverseProxyClientStats {
+  /** Tunnel reconnects (transport lost, then reconnected). */
+  reconnects: number;
+  childRestarts: number;
+  childExits: number;
+  /** Whether the local server is up and initialized. */
+  childAvailable: boolean;
+  channel: ChannelStats | undefined;
 }
 
 export type ClientState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -41,7 +58,8 @@ export interface ReverseProxyClientOptions extends ConnectOptions {
 export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
   private readonly opts: ReverseProxyClientOptions;
   private readonly log: Logger;
-  private local: LocalServer | undefined;
+  private local: ChildSupervisor | undefined;
+  private childExits = 0;
   private tunnel: TunnelClient | undefined;
   private readonly bridge = new IdBridge();
   /** Messages read from the child while the outbox was full, in order. */
@@ -67,6 +85,16 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
     return this.tunnel?.transportKind;
   }
 
+  stats(): ReverseProxyClientStats {
+    return {
+      reconnects: this.tunnel?.reconnects ?? 0,
+      childRestarts: this.local?.restarts ?? 0,
+      childExits: this.childExits,
+      childAvailable: this.local?.available ?? false,
+      channel: this.tunnel?.channel.stats(),
+    };
+  }
+
   /**
    * Start the child and the tunnel; resolves when stop() completes, rejects with the fatal
    * error (auth rejected, max retries, child exited, ...) after cleaning up.
@@ -75,33 +103,46 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
     if (this.state_ !== 'idle') throw new Error('ReverseProxyClient.run() called twice');
     this.state_ = 'starting';
     const o = this.opts;
-    const dispatcher = o.dispatcher ?? createDispatcher(o);
-    const local = new LocalServer({
-      command: o.localStdio,
-      maxLineBytes: o.maxLineBytes,
-      initTimeoutMs: o.initTimeout * 1000,
+    // Proxy (resolved once, from the process's own environment) + TLS; throws ConfigError early.
+    const network = new NetworkPath({
+      gateway: o.gateway,
+      env: process.env,
+      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      ...(o.proxy ? { proxy: o.proxy } : {}),
+      ...(o.caFile ? { caFile: o.caFile } : {}),
+      ...(o.cert ? { cert: o.cert } : {}),
+      ...(o.key ? { key: o.key } : {}),
+    });
+    const local = new ChildSupervisor({
+      server: {
+        command: o.localStdio,
+        maxLineBytes: o.maxLineBytes,
+        initTimeoutMs: o.initTimeout * 1000,
+        ...(o.env ? { env: o.env } : {}),
+      },
+      policy: {
+        mode: o.restart ?? CONNECT_DEFAULTS.restart,
+        maxRestarts: o.restartMax ?? CONNECT_DEFAULTS.restartMax,
+        windowMs: (o.restartWindow ?? CONNECT_DEFAULTS.restartWindow) * 1000,
+        baseDelayMs: RESTART_BASE_DELAY_MS,
+        capMs: RESTART_CAP_MS,
+      },
       logger: this.log,
-      ...(o.env ? { env: o.env } : {}),
     });
     this.local = local;
     const init = await local.start();
-    const server: ServerDescription = {
-      name: o.name,
-      protocol: 'stdio',
-      serverInfo: init.serverInfo,
-      capabilities: init.capabilities,
-      protocolVersion: init.protocolVersion,
-      ...(o.description ? { description: o.description } : {}),
-      ...(init.instructions ? { instructions: init.instructions } : {}),
-    };
+    const server: ServerDescription = { name: o.name, protocol: 'stdio', ...(o.description ? { description: o.description } : {}) };
+    describeServer(server, init);
     const negotiator = new TransportNegotiator({
       mode: o.transport,
       gateway: o.gateway,
-      dispatcher,
+      network,
       handshakeTimeoutMs: o.handshakeTimeout * 1000,
+      firstEventTimeoutMs: (o.firstEventTimeout ?? CONNECT_DEFAULTS.firstEventTimeout) * 1000,
+      reprobeIntervalMs: (o.reprobeInterval ?? CONNECT_DEFAULTS.reprobeInterval) * 1000,
+      keepaliveMs: o.keepalive * 1000,
       logger: this.log,
       ...(o.token ? { token: o.token } : {}),
-      ...(o.proxy ? { proxy: redactUrl(o.proxy) } : {}),
     });
     const tunnel = new TunnelClient({
       server,
@@ -114,24 +155,12 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       logger: this.log,
     });
     this.tunnel = tunnel;
-    this.wire(local, tunnel);
+    this.wire(local, tunnel, server);
     this.state_ = 'running';
     this.log.info({ event: 'starting', gateway: redactUrl(o.gateway), server: o.name, transport: o.transport }, `tunnelling "${o.name}" to ${redactUrl(o.gateway)}`);
 
-    const childExit = new Promise<never>((_, reject) => {
-      local.onexit = (info) => {
-        this.emit('child-exit', info);
-        reject(
-          new LocalServerError(
-            'ERR_LOCAL_SERVER_EXIT',
-            `local MCP server exited (${info.signal ? `signal ${info.signal}` : `code ${info.code}`})`,
-          ),
-        );
-      };
-    });
-    childExit.catch(() => undefined);
     try {
-      await Promise.race([tunnel.run(), childExit]);
+      await Promise.race([tunnel.run(), local.failed]);
     } catch (err) {
       if (this.state_ === 'running') {
         await this.shutdown();
@@ -159,14 +188,42 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
     return this.stopping;
   }
 
-  private wire(local: LocalServer, tunnel: TunnelClient): void {
+  /**
+   * --restart: while the child is down the gateway hears `server_status` false (it then
+   * answers new MCP requests with -32001 itself) and gets JSON-RPC errors for the requests
+   * the dead child owed; once a new child is initialized, `server_status` true with its
+   * InitializeResult. The tunnel session stays up throughout.
+   */
+  private wireRestarts(local: ChildSupervisor, tunnel: TunnelClient, server: ServerDescription, upstream: (m: JsonRpcMessage) => void): void {
+    let down: string | undefined;
+    local.on('child-exit', (info) => {
+      this.childExits++;
+      this.emit('child-exit', info);
+    });
+    local.on('down', ({ reason }) => {
+      down = reason;
+      const owed = this.bridge.childGone(`local server restarting: ${reason} before answering`);
+      for (const e of owed) upstream(e);
+      tunnel.channel.sendControl(serverDownFrame(reason));
+      this.log.info({ event: 'server_status', available: false, failedRequests: owed.length }, `told the gateway the local server is down (${owed.length} request(s) failed)`);
+    });
+    local.on('up', ({ init, restarts }) => {
+      down = undefined;
+      describeServer(server, init);
+      tunnel.channel.sendControl(serverUpFrame(server));
+      this.emit('child-restart', { restarts, pid: local.pid });
+    });
+    // Control frames are not replayed: after any reconnect, say again what changed since register.
+    tunnel.on('connected', () => {
+      if (down !== undefined) tunnel.channel.sendControl(serverDownFrame(down));
+      else if (local.restarts > 0) tunnel.channel.sendControl(serverUpFrame(server));
+    });
+  }
+
+  private wire(local: ChildSupervisor, tunnel: TunnelClient, server: ServerDescription): void {
     let saturatedLogged = false;
-    local.onmessage = (msg) => {
-      const out = this.bridge.fromChild(msg);
-      if (!out) {
-        this.log.debug({ id: (msg as { id?: unknown }).id }, 'child answered a request of an earlier tunnel session; dropped');
-        return;
-      }
+    /** Upstream in order; when the outbox is full, hold and pause the child until 'drain'. */
+    const upstream = (out: JsonRpcMessage): void => {
       if (this.upstreamBacklog.length > 0 || !tunnel.push(out)) {
         this.upstreamBacklog.push(out);
         local.pause();
@@ -179,6 +236,15 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
         }
       }
     };
+    local.on('message', (msg) => {
+      const out = this.bridge.fromChild(msg);
+      if (!out) {
+        this.log.debug({ id: (msg as { id?: unknown }).id }, 'child answered a request of an earlier tunnel session; dropped');
+        return;
+      }
+      upstream(out);
+    });
+    this.wireRestarts(local, tunnel, server, upstream);
     tunnel.on('drain', () => {
       while (this.upstreamBacklog.length > 0 && tunnel.push(this.upstreamBacklog[0]!)) this.upstreamBacklog.shift();
       if (this.upstreamBacklog.length === 0) {
@@ -188,6 +254,13 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       }
     });
     tunnel.on('message', (msg) => {
+      if (!local.available) {
+        // The gateway sent this before it heard server_status(false): answer, never drop.
+        if (classify(msg) === 'request') {
+          upstream(rpcError((msg as JsonRpcRequest).id, RpcErrorCode.TunnelUnavailable, 'local server restarting'));
+        }
+        return;
+      }
       const out = this.bridge.toChild(msg);
       if (out) local.send(out);
     });

@@ -1,8 +1,17 @@
-/** `mcp-reverse-proxy connect`: run a ReverseProxyClient until a signal or a fatal error. */
+/**
+ * `mcp-reverse-proxy connect`: run one ReverseProxyClient per server (one, or every entry
+ * of a `servers:` list) until a signal or until every one has stopped.
+ *
+ * Each server is independent: its own child, tunnel and backoff. One failing (child crash
+ * without restart, token rejected, --max-retries used up) is logged and leaves the others
+ * running. Exit status: 0 when a signal stopped the process; otherwise, once all servers
+ * have stopped, the highest status among them (exit-codes.ts).
+ */
 import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
 import type { ConnectOptions } from '../config/types.js';
-import { errorMessage, ReverseProxyError } from '../errors.js';
+import { ConfigError, errorMessage, ReverseProxyError } from '../errors.js';
 import { redact, type Logger } from '../observability/logger.js';
+import { ClientMetrics } from './client-metrics.js';
 import { ReverseProxyClient } from './reverse-proxy-client.js';
 
 export function exitCodeFor(err: unknown): ExitCodeValue {
@@ -26,27 +35,51 @@ export function exitCodeFor(err: unknown): ExitCodeValue {
 }
 
 export async function runClient(options: ConnectOptions, logger: Logger): Promise<number> {
-  const client = new ReverseProxyClient({ ...options, logger });
+  return runServers([options], logger, options.metricsPort);
+}
+
+export async function runServers(list: ConnectOptions[], logger: Logger, metricsPort?: number): Promise<number> {
+  const multi = list.length > 1;
+  const clients = list.map((o) => new ReverseProxyClient({ ...o, logger: multi ? logger.child({ server: o.name }) : logger }));
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalled) return;
     signalled = true;
     logger.info({ event: 'shutdown', signal: sig }, `received ${sig}: shutting down`);
-    void client.stop();
+    for (const c of clients) void c.stop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let metrics: Awaited<ReturnType<ClientMetrics['listen']>> | undefined;
   try {
-    await client.run();
-    return ExitCode.Ok;
-  } catch (err) {
-    if (signalled) return ExitCode.Ok;
-    const message = redact(errorMessage(err));
-    logger.error({ event: 'fatal', err }, message);
-    process.stderr.write(`mcp-reverse-proxy: error: ${message}\n`);
-    return exitCodeFor(err);
+    if (metricsPort !== undefined) {
+      const m = new ClientMetrics();
+      list.forEach((o, i) => m.add(o.name, clients[i]!));
+      metrics = await m.listen(metricsPort).catch((err: unknown) => {
+        throw new ConfigError(`cannot serve metrics on 127.0.0.1:${metricsPort} (--metrics-port): ${errorMessage(err)}`, { cause: err });
+      });
+      logger.info({ event: 'metrics_listening', url: metrics.url }, `metrics on ${metrics.url}`);
+    }
+    const codes = await Promise.all(
+      clients.map(async (client, i): Promise<number> => {
+        const name = list[i]!.name;
+        try {
+          await client.run();
+          return ExitCode.Ok;
+        } catch (err) {
+          if (signalled) return ExitCode.Ok;
+          const message = redact(errorMessage(err));
+          logger.error({ event: 'fatal', server: name, err }, message);
+          process.stderr.write(`mcp-reverse-proxy: error: ${multi ? `[${name}] ` : ''}${message}\n`);
+          if (multi) logger.warn({ event: 'server_stopped', server: name }, `server "${name}" stopped; the other servers keep running`);
+          return exitCodeFor(err);
+        }
+      }),
+    );
+    return signalled ? ExitCode.Ok : Math.max(ExitCode.Ok, ...codes);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await metrics?.close();
   }
 }

@@ -64,6 +64,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private lastKind: TransportKind | undefined;
   private wake: (() => void) | undefined;
   private fatal: ReverseProxyError | undefined;
+  /** A re-probe found a better transport: the next reconnect skips the backoff. */
+  private movingUp = false;
   reconnects = 0;
 
   constructor(opts: TunnelClientOptions) {
@@ -75,6 +77,20 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       maxQueueBytes: opts.maxQueueBytes,
       onDrain: () => this.emit('drain'),
     });
+    opts.negotiator.onupgrade = (to) => this.moveUp(to);
+  }
+
+  /**
+   * The negotiator's background re-probe found that `to` (ws) gets through again: close
+   * the current transport and reconnect at once. The session resumes on the new transport
+   * with replay (docs/protocol.md §2–§3), so nothing is lost; 'transport-changed' follows.
+   */
+  private moveUp(to: TransportKind): void {
+    if (this.isStopped()) return;
+    this.movingUp = true;
+    this.log.info({ event: 'transport_move_up', from: this.lastKind, to }, `moving the tunnel up to ${to}`);
+    if (this.transport) void this.transport.close(`moving up to ${to}`);
+    else this.wake?.();
   }
 
   get state(): TunnelState {
@@ -118,6 +134,10 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         });
         if (this.isStopped()) break;
         if (this.fatal) throw this.fatal;
+        if (this.movingUp) {
+          this.movingUp = false;
+          continue;
+        }
         this.reconnects++;
         const st = this.channel.stats();
         this.log.warn(
@@ -155,6 +175,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         };
       });
       this.wake = undefined;
+      this.movingUp = false;
     }
   }
 
@@ -168,6 +189,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       await t.close('client shutting down');
     }
     this.channel.close();
+    void this.opts.negotiator.dispose();
     this.wake?.();
   }
 

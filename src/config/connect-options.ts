@@ -6,7 +6,7 @@
 import { deriveServerName, parseCommand } from '../client/command.js';
 import { quote } from 'shell-quote';
 import { ConfigError } from '../errors.js';
-import { CONNECT_DEFAULTS, type ConnectOptions, type TransportMode } from './types.js';
+import { CONNECT_DEFAULTS, type ConnectOptions, type RestartMode, type TransportMode } from './types.js';
 import type { ConfigFile } from './config-file.js';
 import {
   OptionSources,
@@ -44,9 +44,16 @@ export const CONNECT_SPECS = {
   maxLineBytes: { flag: '--max-line-bytes', env: 'REVERSE_PROXY_MAX_LINE_BYTES', key: 'max_line_bytes' },
   initTimeout: { flag: '--init-timeout', env: 'REVERSE_PROXY_INIT_TIMEOUT', key: 'init_timeout' },
   handshakeTimeout: { flag: '--handshake-timeout', env: 'REVERSE_PROXY_HANDSHAKE_TIMEOUT', key: 'handshake_timeout' },
+  restart: { flag: '--restart', env: 'REVERSE_PROXY_RESTART', key: 'restart' },
+  restartMax: { flag: '--restart-max', env: 'REVERSE_PROXY_RESTART_MAX', key: 'restart_max' },
+  restartWindow: { flag: '--restart-window', env: 'REVERSE_PROXY_RESTART_WINDOW', key: 'restart_window' },
+  metricsPort: { flag: '--metrics-port', env: 'REVERSE_PROXY_METRICS_PORT', key: 'metrics_port' },
+  reprobeInterval: { flag: '--reprobe-interval', env: 'REVERSE_PROXY_REPROBE_INTERVAL', key: 'reprobe_interval' },
+  firstEventTimeout: { flag: '--first-event-timeout', env: 'REVERSE_PROXY_FIRST_EVENT_TIMEOUT', key: 'first_event_timeout' },
 } as const satisfies Record<keyof ConnectOptions, OptionSpec>;
 
 export const TRANSPORT_MODES: readonly TransportMode[] = ['auto', 'ws', 'sse', 'poll'];
+export const RESTART_MODES: readonly RestartMode[] = ['never', 'on-failure', 'always'];
 
 /** The name a server is published under is a URL path segment (`/servers/{name}/mcp`). */
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -62,8 +69,8 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
   const src = new OptionSources(input);
   const S = CONNECT_SPECS;
   if (input.file && input.file.data.servers !== undefined) {
-    // Seam for multi-server configs: each entry would resolve like one file of its own.
-    throw new ConfigError(`multi-server config (servers:) is not supported yet (config file ${input.file.path})`);
+    // Multi-server files go through resolveServerList (server-list.ts), which calls back here per entry.
+    throw new ConfigError(`config file ${input.file.path} has a servers: list; resolve it with resolveServerList`);
   }
   const warnings = src.unknownKeys(Object.values(S).map((s) => s.key));
 
@@ -95,6 +102,11 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
     maxLineBytes: readByteSize(S.maxLineBytes, src.pick(S.maxLineBytes), 1024) ?? CONNECT_DEFAULTS.maxLineBytes,
     initTimeout: readSeconds(S.initTimeout, src.pick(S.initTimeout)) ?? CONNECT_DEFAULTS.initTimeout,
     handshakeTimeout: readSeconds(S.handshakeTimeout, src.pick(S.handshakeTimeout)) ?? CONNECT_DEFAULTS.handshakeTimeout,
+    restart: readChoice(S.restart, src.pick(S.restart), RESTART_MODES) ?? CONNECT_DEFAULTS.restart,
+    restartMax: readInteger(S.restartMax, src.pick(S.restartMax), 1, 1000, 'a whole number of restarts 1-1000') ?? CONNECT_DEFAULTS.restartMax,
+    restartWindow: readSeconds(S.restartWindow, src.pick(S.restartWindow)) ?? CONNECT_DEFAULTS.restartWindow,
+    reprobeInterval: readSeconds(S.reprobeInterval, src.pick(S.reprobeInterval), { allowZero: true }) ?? CONNECT_DEFAULTS.reprobeInterval,
+    firstEventTimeout: readSeconds(S.firstEventTimeout, src.pick(S.firstEventTimeout)) ?? CONNECT_DEFAULTS.firstEventTimeout,
   };
   const optional = {
     token: readString(S.token, src.pick(S.token), 'a non-empty token'),
@@ -103,6 +115,7 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
     caFile: readPath(S.caFile, src.pick(S.caFile), input.file),
     cert: readPath(S.cert, src.pick(S.cert), input.file),
     key: readPath(S.key, src.pick(S.key), input.file),
+    metricsPort: readInteger(S.metricsPort, src.pick(S.metricsPort), 0, 65535, 'a port number 0-65535 (0 = any free port)'),
   };
   for (const [field, value] of Object.entries(optional)) {
     if (value !== undefined) (options as unknown as Record<string, unknown>)[field] = value;

@@ -15,7 +15,9 @@ import {
   readPath,
   readSeconds,
   readString,
+  invalid,
   type OptionSpec,
+  type Picked,
 } from './option-sources.js';
 
 export const GATEWAY_SPECS = {
@@ -34,6 +36,10 @@ export const GATEWAY_SPECS = {
   tlsCert: { flag: '--tls-cert', key: 'tls_cert' },
   tlsKey: { flag: '--tls-key', key: 'tls_key' },
   tlsClientCa: { flag: '--tls-client-ca', key: 'tls_client_ca' },
+  openServers: { flag: '--open-servers', key: 'open_servers' },
+  allowedOrigins: { flag: '--allowed-origins', key: 'allowed_origins' },
+  maxSessionsPerUser: { flag: '--max-sessions-per-user', key: 'max_sessions_per_user' },
+  metricsAuth: { flag: '--metrics-auth', key: 'metrics_auth' },
 } as const satisfies Record<keyof GatewayOptions, OptionSpec>;
 
 /** Shorter HS256 secrets are guessable offline from any one token (RFC 7518 §3.2 asks for >= 256 bits). */
@@ -62,6 +68,12 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
     requestTimeout: readSeconds(S.requestTimeout, src.pick(S.requestTimeout)) ?? GATEWAY_DEFAULTS.requestTimeout,
     keepalive: readSeconds(S.keepalive, src.pick(S.keepalive)) ?? GATEWAY_DEFAULTS.keepalive,
     logLevel: input.flags.verbose === true ? 'DEBUG' : (readLogLevel(S.logLevel, src.pick(S.logLevel)) ?? GATEWAY_DEFAULTS.logLevel),
+    openServers: readBoolean(S.openServers, src.pick(S.openServers)) ?? GATEWAY_DEFAULTS.openServers,
+    allowedOrigins: readOrigins(S.allowedOrigins, src.pick(S.allowedOrigins)) ?? GATEWAY_DEFAULTS.allowedOrigins,
+    maxSessionsPerUser:
+      readInteger(S.maxSessionsPerUser, src.pick(S.maxSessionsPerUser), 1, 100_000, 'a whole number of sessions >= 1') ??
+      GATEWAY_DEFAULTS.maxSessionsPerUser,
+    metricsAuth: readBoolean(S.metricsAuth, src.pick(S.metricsAuth)) ?? GATEWAY_DEFAULTS.metricsAuth,
   };
 
   const secret = readString(S.jwtSecret, src.pick(S.jwtSecret), 'a non-empty secret');
@@ -93,4 +105,36 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
   if (tlsKey !== undefined) options.tlsKey = tlsKey;
   if (tlsClientCa !== undefined) options.tlsClientCa = tlsClientCa;
   return { options, warnings };
+}
+
+/**
+ * `--allowed-origins`: comma-separated (flag) or a list (config file) of
+ * `scheme://host[:port]` origins, or `*`. Paths and junk are refused now rather than
+ * silently never matching a browser's Origin header.
+ */
+function readOrigins(spec: OptionSpec, picked: Picked | undefined): string[] | undefined {
+  if (!picked) return undefined;
+  const items = Array.isArray(picked.value) ? picked.value : typeof picked.value === 'string' ? picked.value.split(',') : undefined;
+  const expected = 'a comma-separated list of origins like https://app.example.com,http://localhost:6274 (or *)';
+  if (items === undefined || items.some((i) => typeof i !== 'string')) throw invalid(spec, picked, `expected ${expected}`);
+  const out: string[] = [];
+  for (const raw of items as string[]) {
+    const item = raw.trim();
+    if (item === '') continue;
+    if (item === '*') {
+      out.push(item);
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin === 'null' || url.origin !== item.replace(/\/$/, '').toLowerCase()) {
+      throw invalid(spec, picked, `"${item}" is not an origin (scheme://host[:port], no path); expected ${expected}`);
+    }
+    out.push(url.origin);
+  }
+  return out;
 }

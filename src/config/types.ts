@@ -6,6 +6,8 @@
 import type { LogLevelName } from '../observability/logger.js';
 
 export type TransportMode = 'auto' | 'ws' | 'sse' | 'poll';
+/** Restart policy of the local server (src/client/restart-policy.ts). */
+export type RestartMode = 'never' | 'on-failure' | 'always';
 
 export interface ConnectOptions {
   /** Command line of the local stdio MCP server, split without a shell. */
@@ -37,6 +39,17 @@ export interface ConnectOptions {
   initTimeout: number;
   /** WebSocket handshake deadline (s). */
   handshakeTimeout: number;
+  /** Restart the local server when it exits (default never). Optional for library callers. */
+  restart?: RestartMode;
+  /** At most this many restarts within restartWindow seconds. */
+  restartMax?: number;
+  restartWindow?: number;
+  /** Serve Prometheus metrics on 127.0.0.1:<port> (CLI runner; process-wide). */
+  metricsPort?: number;
+  /** While auto mode runs below ws, re-probe a WebSocket this often (s); 0 = never. */
+  reprobeInterval?: number;
+  /** SSE: deadline for the stream's first (`session`) event before falling back to poll (s). */
+  firstEventTimeout?: number;
 }
 
 export interface GatewayOptions {
@@ -60,6 +73,14 @@ export interface GatewayOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
+  /** Every authenticated user may use every server's MCP endpoint (default: owner and admins only). */
+  openServers: boolean;
+  /** Origins allowed on the MCP endpoint besides loopback ones on a loopback bind; `*` = any. */
+  allowedOrigins: readonly string[];
+  /** Live tunnel sessions one token subject may hold. */
+  maxSessionsPerUser: number;
+  /** GET /metrics needs an admin token (default: no token; the gateway's bind address limits who can scrape). */
+  metricsAuth: boolean;
 }
 
 export const CONNECT_DEFAULTS = {
@@ -72,6 +93,11 @@ export const CONNECT_DEFAULTS = {
   maxLineBytes: 4 * 1024 * 1024,
   initTimeout: 30,
   handshakeTimeout: 3,
+  restart: 'never',
+  restartMax: 5,
+  restartWindow: 60,
+  reprobeInterval: 600,
+  firstEventTimeout: 3,
 } as const satisfies Partial<ConnectOptions>;
 
 export const GATEWAY_DEFAULTS = {
@@ -86,4 +112,8 @@ export const GATEWAY_DEFAULTS = {
   requestTimeout: 300,
   keepalive: 15,
   logLevel: 'INFO',
+  openServers: false,
+  allowedOrigins: [],
+  maxSessionsPerUser: 20,
+  metricsAuth: false,
 } as const satisfies Partial<GatewayOptions>;

@@ -18,7 +18,10 @@ export function canManage(principal: Principal, session: Owned): boolean {
   return principal.isAdmin || principal.subject === session.owner;
 }
 
-/** Using a server through its MCP endpoint. For now any authenticated user may (seam for ACLs). */
-export function canUse(_principal: Principal, _session: Owned): boolean {
-  return true;
+/**
+ * Using a server through its MCP endpoint: its owner (the token subject that registered
+ * it) and admins; every authenticated user when the gateway runs with `--open-servers`.
+ */
+export function canUse(principal: Principal, session: Owned, openServers = false): boolean {
+  return openServers || principal.isAdmin || principal.subject === session.owner;
 }

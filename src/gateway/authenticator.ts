@@ -16,6 +16,8 @@ export type Authenticate = (req: IncomingMessage) => Promise<Principal>;
 export function createAuthenticator(
   opts: Pick<GatewayOptions, 'noAuth' | 'jwtSecret' | 'jwtIssuer' | 'jwtAudience'>,
   logger: Logger,
+  /** Metrics: called with the stable reason of every refused token. */
+  onFailure?: (reason: string) => void,
 ): Authenticate {
   if (opts.noAuth) {
     logger.warn(
@@ -34,6 +36,7 @@ export function createAuthenticator(
       return await verifyToken(req.headers.authorization, cfg);
     } catch (err) {
       const reason = err instanceof TokenError ? err.reason : 'malformed';
+      onFailure?.(reason);
       // Never the token itself: reason, route and peer only.
       logger.warn(
         { event: 'auth_failed', reason, method: req.method, path: pathOf(req), remote: req.socket.remoteAddress },

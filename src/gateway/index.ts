@@ -6,24 +6,29 @@
  *                                                          ▲   │ payloads
  *   MCP clients ─▶ McpEndpoint (SDK transport) ─▶ Multiplexer ◀┘
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { GatewayOptions } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { RpcErrorCode } from '../protocol/jsonrpc.js';
 import { createAuthenticator } from './authenticator.js';
 import { AdminApi } from './http/admin-api.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { WsEndpoint } from './links/ws-endpoint.js';
+import { HttpLinksEndpoint } from './links/http-links-endpoint.js';
 import { McpEndpoint } from './mcp-endpoint.js';
+import { GatewayMetrics, tunnelSessionView } from './metrics.js';
+import { createOriginCheck } from './origin-policy.js';
 import { SessionRegistry } from './session-registry.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
 
 export { mintToken, verifyToken, TokenError, type Principal } from './auth.js';
 
 export interface RunningGateway {
-  /** http://HOST:PORT, with the real port when `port` was 0. */
+  /** http://HOST:PORT (https:// with --tls-cert), with the real port when `port` was 0. */
   url: string;
   server: Server;
   /** Stop accepting, end every session (pending requests get JSON-RPC errors), close the server. Idempotent. */
@@ -32,20 +37,53 @@ export interface RunningGateway {
 
 export async function startGateway(opts: GatewayOptions, logger: Logger): Promise<RunningGateway> {
   const log = logger.child({ component: 'gateway' });
-  const authenticate = createAuthenticator(opts, log);
+  let lifecycle: 'starting' | 'ready' | 'stopping' = 'starting';
+  // The gauges read registry and mcp at scrape time (both exist by the first scrape).
+  const metrics: GatewayMetrics = new GatewayMetrics({
+    tunnelSessions: () => tunnelSessionView(registry.all()),
+    mcpSessions: () => mcp.sessionCount,
+  });
+  const authenticate = createAuthenticator(opts, log, (reason) => metrics.authFailure(reason));
   const registry = new SessionRegistry({
     resumeWindowMs: opts.resumeWindow * 1000,
     requestTimeoutMs: opts.requestTimeout * 1000,
     maxQueueBytes: opts.maxQueueBytes,
     maxFrameBytes: opts.maxFrameBytes,
+    maxSessionsPerUser: opts.maxSessionsPerUser,
     logger: log,
+    onRequestDone: (done) => metrics.request(done),
   });
-  const tunnel = new TunnelEndpoint({ registry, maxFrameBytes: opts.maxFrameBytes, logger: log });
+  const tunnel = new TunnelEndpoint({
+    registry,
+    maxFrameBytes: opts.maxFrameBytes,
+    logger: log,
+    countFrame: (direction, bytes) => metrics.frame(direction, bytes),
+    countReplayed: (frames) => metrics.replay(frames),
+  });
   const ws = new WsEndpoint({ authenticate, tunnel, maxFrameBytes: opts.maxFrameBytes, logger: log });
-  const mcp = new McpEndpoint({ registry, maxBodyBytes: opts.maxFrameBytes, logger: log });
+  const links = new HttpLinksEndpoint({ tunnel, maxFrameBytes: opts.maxFrameBytes, keepaliveSeconds: opts.keepalive, logger: log });
+  const mcp = new McpEndpoint({
+    registry,
+    maxBodyBytes: opts.maxFrameBytes,
+    logger: log,
+    openServers: opts.openServers,
+    originAllowed: createOriginCheck(opts.allowedOrigins, opts.host),
+    // One MCP session may hold as much unsent output as one tunnel may queue for replay.
+    maxBufferedBytes: opts.maxQueueBytes,
+    onRefused: (reason) => metrics.refusal(reason),
+  });
   const admin = new AdminApi({ registry, maxBodyBytes: opts.maxFrameBytes });
 
-  const server = createListener(opts, createRequestHandler({ authenticate, admin, mcp, logger: log }));
+  const server = createListener(opts, createRequestHandler({
+      authenticate,
+      admin,
+      mcp,
+      links,
+      logger: log,
+      metrics,
+      metricsAuth: opts.metricsAuth,
+      ready: () => lifecycle === 'ready',
+    }));
   server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
   server.on('clientError', (err, socket) => {
     log.debug({ err }, 'malformed HTTP request');
@@ -54,17 +92,24 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
   });
   await listen(server, opts.port, opts.host);
   const { port } = server.address() as AddressInfo;
-  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
-  log.info({ event: 'gateway_listening', url, auth: opts.noAuth ? 'disabled' : 'jwt' }, `gateway listening on ${url}`);
+  const url = `${opts.tlsCert ? 'https' : 'http'}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  lifecycle = 'ready';
+  log.info(
+    { event: 'gateway_listening', url, auth: opts.noAuth ? 'disabled' : 'jwt', openServers: opts.openServers, metricsAuth: opts.metricsAuth },
+    `gateway listening on ${url}`,
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      lifecycle = 'stopping';
+      log.info({ event: 'gateway_closing' }, 'gateway shutting down: ending sessions');
       registry.closeAll({ kind: 'shutdown', message: 'gateway is shutting down', rpcCode: RpcErrorCode.TunnelUnavailable });
       // Let the JSON-RPC errors just queued for pending requests reach their streams first.
       await new Promise((resolve) => setImmediate(resolve));
       await mcp.close();
       await ws.close();
+      links.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
@@ -76,14 +121,34 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
 }
 
 /**
- * The listening server. TLS (`--tls-cert/--tls-key/--tls-client-ca`) will return an
- * https.Server here; everything above only needs 'request' and 'upgrade' events.
+ * The listening server: plain HTTP, or HTTPS with `--tls-cert/--tls-key` (and client
+ * certificates required with `--tls-client-ca`). Everything above only needs 'request'
+ * and 'upgrade' events, which both kinds emit, so WebSocket tunnels work over either.
  */
 function createListener(opts: GatewayOptions, handler: RequestListener): Server {
-  if (opts.tlsCert || opts.tlsKey || opts.tlsClientCa) {
-    throw new ConfigError('gateway TLS (--tls-cert / --tls-key / --tls-client-ca) is not yet supported; terminate TLS in a reverse proxy for now');
+  if (!opts.tlsCert && !opts.tlsKey && !opts.tlsClientCa) return createServer(handler);
+  if (!opts.tlsCert || !opts.tlsKey) {
+    throw new ConfigError('--tls-cert and --tls-key go together: HTTPS needs both the certificate and its private key');
   }
-  return createServer(handler);
+  const cert = readPem(opts.tlsCert, '--tls-cert');
+  const key = readPem(opts.tlsKey, '--tls-key');
+  const ca = opts.tlsClientCa ? readPem(opts.tlsClientCa, '--tls-client-ca') : undefined;
+  try {
+    // With a client CA, the TLS handshake itself refuses clients without a certificate it
+    // signed: they never reach the HTTP layer (nor its Bearer-token check).
+    const clientAuth = ca ? { ca, requestCert: true, rejectUnauthorized: true } : {};
+    return createHttpsServer({ cert, key, ...clientAuth }, handler) as unknown as Server;
+  } catch (err) {
+    throw new ConfigError(`gateway TLS setup failed (check --tls-cert / --tls-key / --tls-client-ca): ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`cannot read ${flag} file ${path}: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

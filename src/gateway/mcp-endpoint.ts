@@ -3,30 +3,45 @@
  * StreamableHTTPServerTransport per MCP client session. We use only the SDK's transport
  * (HTTP, SSE streams, session header checks), never its Server class: messages are
  * relayed raw through the server's Multiplexer.
+ *
+ * Checks, in order: Origin (DNS rebinding, origin-policy.ts), the session header, then for
+ * a new session: the server exists and the caller may use it (access.ts canUse).
+ * Slow clients: when a session's open responses hold more than `maxBufferedBytes` unsent
+ * bytes (a reader that stopped reading its SSE stream), the session is closed — its
+ * buffered output would otherwise grow without bound in gateway memory.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../observability/logger.js';
-import { rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Principal } from './auth.js';
 import { canUse } from './access.js';
+import type { OriginCheck } from './origin-policy.js';
 import type { Multiplexer } from './multiplexer.js';
 import type { SessionRegistry } from './session-registry.js';
-import type { McpClientPort } from './tunnel-port.js';
 import { readBody, sendJson } from './http/respond.js';
 
 export interface McpEndpointOptions {
   registry: SessionRegistry;
   maxBodyBytes: number;
   logger: Logger;
+  /** `--open-servers`: every authenticated user may use every server. */
+  openServers: boolean;
+  originAllowed: OriginCheck;
+  /** Unsent bytes one MCP session may have queued on its responses before it is closed. */
+  maxBufferedBytes: number;
+  /** Metrics: a request refused for a policy reason. */
+  onRefused?: (reason: 'origin' | 'forbidden' | 'slow_client') => void;
 }
 
 interface McpSession {
   transport: StreamableHTTPServerTransport;
   serverName: string;
   owner: string;
+  /** Responses (SSE streams, pending POSTs) still open for this session. */
+  responses: Set<ServerResponse>;
 }
 
 export class McpEndpoint {
@@ -39,6 +54,12 @@ export class McpEndpoint {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, serverName: string, principal: Principal): Promise<void> {
+    const origin = req.headers.origin;
+    if (!this.o.originAllowed(origin)) {
+      this.o.onRefused?.('origin');
+      this.o.logger.warn({ event: 'origin_refused', origin, server: serverName }, `MCP request with Origin ${origin} refused (not in --allowed-origins)`);
+      return sendJson(res, 403, rpcError(null, -32000, `Forbidden: Origin ${origin} is not allowed (see --allowed-origins)`));
+    }
     let body: unknown;
     if (req.method === 'POST') {
       const read = await readBody(req, this.o.maxBodyBytes);
@@ -58,6 +79,7 @@ export class McpEndpoint {
       if (!existing || existing.serverName !== serverName || existing.owner !== principal.subject) {
         return sendJson(res, 404, rpcError(null, -32001, 'Session not found'));
       }
+      track(existing, res);
       return existing.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST' || !isInitialize(body)) {
@@ -66,9 +88,18 @@ export class McpEndpoint {
     const tunnel = this.o.registry.serving(serverName);
     const mux = this.o.registry.multiplexer(serverName);
     if (!tunnel || !mux) return sendJson(res, 404, rpcError(null, RpcErrorCode.TunnelUnavailable, `no tunneled server named ${serverName}`));
-    if (!canUse(principal, tunnel)) return sendJson(res, 403, rpcError(null, -32000, `not allowed to use server ${serverName}`));
-    const transport = this.open(serverName, principal.subject, mux);
-    return transport.handleRequest(req, res, body);
+    if (!canUse(principal, tunnel, this.o.openServers)) {
+      this.o.onRefused?.('forbidden');
+      this.o.logger.info({ event: 'mcp_forbidden', server: serverName, subject: principal.subject }, 'MCP session refused: not the server owner');
+      return sendJson(
+        res,
+        403,
+        rpcError(null, -32000, `Forbidden: server ${serverName} belongs to another user (only its owner and admins may use it unless the gateway runs with --open-servers)`),
+      );
+    }
+    const session = this.open(serverName, principal.subject, mux);
+    track(session, res);
+    return session.transport.handleRequest(req, res, body);
   }
 
   /** Close every MCP client session (gateway shutdown). */
@@ -76,13 +107,13 @@ export class McpEndpoint {
     await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
   }
 
-  private open(serverName: string, owner: string, mux: Multiplexer): StreamableHTTPServerTransport {
+  private open(serverName: string, owner: string, mux: Multiplexer): McpSession {
     const log = this.o.logger.child({ server: serverName, owner });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, serverName, owner });
-        mux.addClient(clientPort(id, transport));
+        this.sessions.set(id, session);
+        mux.addClient({ id, send: (msg, related) => this.send(session, msg, related) });
         log.info({ event: 'mcp_session_opened', mcpSessionId: id }, 'MCP client session opened');
       },
     });
@@ -98,16 +129,29 @@ export class McpEndpoint {
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
     };
     transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
-    return transport;
+    const session: McpSession = { transport, serverName, owner, responses: new Set() };
+    return session;
+  }
+
+  private async send(session: McpSession, msg: JsonRpcMessage, relatedRequestId: JsonRpcId | undefined): Promise<void> {
+    await session.transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    let buffered = 0;
+    for (const r of session.responses) buffered += r.writableLength;
+    if (buffered <= this.o.maxBufferedBytes) return;
+    this.o.onRefused?.('slow_client');
+    this.o.logger.warn(
+      { event: 'slow_client_closed', server: session.serverName, owner: session.owner, mcpSessionId: session.transport.sessionId, buffered, limit: this.o.maxBufferedBytes },
+      `MCP client session closed: ${buffered} bytes unsent to a client that stopped reading (limit ${this.o.maxBufferedBytes})`,
+    );
+    // Destroy first: ending a response would still wait to flush what the client never reads.
+    for (const r of session.responses) r.destroy();
+    await session.transport.close();
   }
 }
 
-function clientPort(id: string, transport: StreamableHTTPServerTransport): McpClientPort {
-  return {
-    id,
-    send: (msg, relatedRequestId) =>
-      transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId }),
-  };
+function track(session: McpSession, res: ServerResponse): void {
+  session.responses.add(res);
+  res.once('close', () => session.responses.delete(res));
 }
 
 function isInitialize(body: unknown): boolean {

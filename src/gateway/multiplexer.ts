@@ -7,7 +7,9 @@
  *   to the one client that asked. Progress tokens are rewritten the same way, which is
  *   what routes `notifications/progress` to the right client.
  * - Server→client requests (sampling, roots, elicitation) go to one capable client
- *   (server-requests.ts); other server notifications fan out to every client.
+ *   (server-requests.ts); other server notifications fan out to every client, except
+ *   `resources/updated` (subscribers only) and `message` (filtered by each client's
+ *   logging level): shared-server-state.ts.
  * - Every request gets exactly one answer: the server's, or a JSON-RPC error on timeout,
  *   saturation, tunnel loss or session end.
  */
@@ -18,6 +20,28 @@ import { realClock, type Clock } from '../protocol/reliable-channel.js';
 import type { McpClientPort, TunnelPort } from './tunnel-port.js';
 import { ServerRequestRouter, type ClientView } from './server-requests.js';
 import { restoreProgressToken, rewriteRequest } from './progress-tokens.js';
+import { SharedServerState } from './shared-server-state.js';
+
+/** How a relayed request ended (metrics). */
+export type RequestOutcome =
+  | 'ok'
+  | 'error'
+  | 'timeout'
+  | 'cancelled'
+  | 'client_gone'
+  | 'tunnel_lost'
+  | 'shutdown'
+  | 'unavailable'
+  | 'saturated'
+  | 'refused';
+
+export interface RequestDone {
+  server: string;
+  method: string;
+  outcome: RequestOutcome;
+  /** Time in the tunnel; undefined when the request was refused before it was relayed. */
+  seconds: number | undefined;
+}
 
 export interface MultiplexerOptions {
   serverName: string;
@@ -25,6 +49,8 @@ export interface MultiplexerOptions {
   requestTimeoutMs: number;
   logger: Logger;
   clock?: Clock;
+  /** Called once per client request that was not answered locally (metrics). */
+  onRequestDone?: (done: RequestDone) => void;
 }
 
 interface ClientEntry extends ClientView {
@@ -43,6 +69,8 @@ interface PendingRequest {
   sessionId: string;
   /** The client's own progress token, when the request carried one (we sent tunnelId instead). */
   progressToken?: string | number;
+  /** Undo gateway bookkeeping when the server refuses (e.g. a first subscribe). */
+  onError?: () => void;
   timer: unknown;
 }
 
@@ -56,12 +84,17 @@ export class Multiplexer {
   private readonly pending = new Map<number, PendingRequest>();
   private nextTunnelId = 0;
   private readonly serverRequests: ServerRequestRouter;
+  private readonly shared = new SharedServerState();
+  /** The tunnel session that has been given the shared state (subscriptions, log level). */
+  private synced: TunnelPort | undefined;
+  private readonly onRequestDone: ((done: RequestDone) => void) | undefined;
 
   constructor(o: MultiplexerOptions) {
     this.serverName = o.serverName;
     this.requestTimeoutMs = o.requestTimeoutMs;
     this.clock = o.clock ?? realClock;
     this.log = o.logger.child({ server: o.serverName });
+    this.onRequestDone = o.onRequestDone;
     this.serverRequests = new ServerRequestRouter({
       serverName: o.serverName,
       timeoutMs: o.requestTimeoutMs,
@@ -87,13 +120,19 @@ export class Multiplexer {
   /** A tunnel session for this server is ready: relay to it from now on. */
   attachTunnel(port: TunnelPort): void {
     this.tunnel = port;
+    // A new session is a new server process (or one that forgot us): once it takes
+    // requests, give it back the subscriptions and log level our clients still hold.
+    if (this.synced !== port && port.unavailableReason() === undefined) {
+      this.synced = port;
+      for (const m of this.shared.resync()) this.pushOwn(port, m);
+    }
   }
 
   /** A tunnel session ended for good: fail what it still owed, with this error. */
   detachTunnel(port: TunnelPort, code: number, message: string): void {
     if (this.tunnel === port) this.tunnel = undefined;
     for (const p of [...this.pending.values()]) {
-      if (p.sessionId === port.sessionId) this.settle(p, rpcError(p.originalId, code, message));
+      if (p.sessionId === port.sessionId) this.settle(p, rpcError(p.originalId, code, message), 'tunnel_lost');
     }
     this.serverRequests.forgetPort(port);
   }
@@ -110,15 +149,18 @@ export class Multiplexer {
     for (const tunnelId of client.inFlight.values()) {
       const p = this.pending.get(tunnelId);
       if (!p) continue;
-      this.drop(p);
+      this.drop(p, 'client_gone');
       this.cancelUpstream(p, reason);
     }
     this.serverRequests.clientGone(clientId);
+    const port = this.tunnel;
+    if (port && port.unavailableReason() === undefined) for (const m of this.shared.clientGone(clientId)) this.pushOwn(port, m);
+    else this.shared.clientGone(clientId);
   }
 
   /** Fail everything (gateway shutdown). */
   failAll(code: number, message: string): void {
-    for (const p of [...this.pending.values()]) this.settle(p, rpcError(p.originalId, code, message));
+    for (const p of [...this.pending.values()]) this.settle(p, rpcError(p.originalId, code, message), 'shutdown');
     this.serverRequests.failAll(code, message);
   }
 
@@ -167,24 +209,31 @@ export class Multiplexer {
       return this.reply(client, { jsonrpc: '2.0', id: msg.id, result: { ...result } });
     }
     if (msg.method === 'ping') return this.reply(client, { jsonrpc: '2.0', id: msg.id, result: {} });
+    if (client.inFlight.has(msg.id)) {
+      this.report(msg.method, 'refused', undefined);
+      return this.reply(client, rpcError(msg.id, RpcErrorCode.InvalidRequest, `request id ${JSON.stringify(msg.id)} is already in flight`));
+    }
+    const step = this.shared.intercept(client.id, msg);
+    if (step.kind === 'local') return this.reply(client, { jsonrpc: '2.0', id: msg.id, result: step.result });
     const port = this.tunnel;
     const reason = port ? port.unavailableReason() : this.unavailable();
     if (!port || reason !== undefined) {
+      step.onError?.();
+      this.report(msg.method, 'unavailable', undefined);
       return this.reply(client, rpcError(msg.id, RpcErrorCode.TunnelUnavailable, reason ?? this.unavailable()));
     }
-    if (client.inFlight.has(msg.id)) {
-      return this.reply(client, rpcError(msg.id, RpcErrorCode.InvalidRequest, `request id ${JSON.stringify(msg.id)} is already in flight`));
-    }
     const tunnelId = ++this.nextTunnelId;
-    const { payload, progressToken } = rewriteRequest(msg, tunnelId);
+    const { payload, progressToken } = rewriteRequest(step.payload, tunnelId);
     try {
       port.push(payload);
     } catch (err) {
-      const [code, text] =
-        err instanceof QueueFullError
-          ? [RpcErrorCode.TunnelSaturated, `tunnel to ${this.serverName} is saturated`]
-          : [RpcErrorCode.InternalError, `could not queue the request: ${(err as Error).message}`];
+      const saturated = err instanceof QueueFullError;
+      const [code, text] = saturated
+        ? [RpcErrorCode.TunnelSaturated, `tunnel to ${this.serverName} is saturated`]
+        : [RpcErrorCode.InternalError, `could not queue the request: ${(err as Error).message}`];
       this.log.warn({ event: 'request_refused', method: msg.method, code }, text);
+      step.onError?.();
+      this.report(msg.method, saturated ? 'saturated' : 'refused', undefined);
       return this.reply(client, rpcError(msg.id, code, text));
     }
     const p: PendingRequest = {
@@ -197,6 +246,7 @@ export class Multiplexer {
       timer: undefined,
     };
     if (progressToken !== undefined) p.progressToken = progressToken;
+    if (step.onError) p.onError = step.onError;
     p.timer = this.clock.setTimeout(() => this.timeout(p), this.requestTimeoutMs);
     this.pending.set(tunnelId, p);
     client.inFlight.set(msg.id, tunnelId);
@@ -211,7 +261,7 @@ export class Multiplexer {
       const p = tunnelId === undefined ? undefined : this.pending.get(tunnelId);
       // A cancel for something already answered is normal (races): nothing to do.
       if (!p) return;
-      this.drop(p);
+      this.drop(p, 'cancelled');
       this.cancelUpstream(p, typeof params.reason === 'string' ? params.reason : 'cancelled by the MCP client');
       return;
     }
@@ -230,11 +280,17 @@ export class Multiplexer {
   private serverResponse(msg: JsonRpcMessage): void {
     const id = (msg as { id: unknown }).id;
     const p = typeof id === 'number' ? this.pending.get(id) : undefined;
+    const failed = 'error' in msg;
     if (!p) {
+      if (typeof id === 'string' && id.startsWith('gateway-sync-')) {
+        if (failed) this.log.info({ event: 'sync_refused', error: msg.error }, 'the server refused a request the gateway sent for its clients');
+        return;
+      }
       this.log.debug({ id }, 'response nobody is waiting for ignored (cancelled, timed out, or unsolicited)');
       return;
     }
-    this.settle(p, { ...msg, id: p.originalId } as JsonRpcMessage);
+    if (failed) p.onError?.();
+    this.settle(p, { ...msg, id: p.originalId } as JsonRpcMessage, failed ? 'error' : 'ok');
   }
 
   private serverNotification(port: TunnelPort, msg: JsonRpcMessage): void {
@@ -250,7 +306,7 @@ export class Multiplexer {
     }
     if (n.method === 'notifications/cancelled') return this.serverRequests.cancelledByServer(port, n.params);
     for (const c of this.clients.values()) {
-      if (c.capabilities !== undefined) this.deliver(c.id, msg);
+      if (c.capabilities !== undefined && this.shared.wants(c.id, n)) this.deliver(c.id, msg);
     }
   }
 
@@ -258,20 +314,39 @@ export class Multiplexer {
     if (this.pending.get(p.tunnelId) !== p) return;
     const secs = this.requestTimeoutMs / 1000;
     this.log.warn({ event: 'request_timeout', method: p.method, seconds: secs }, 'request through the tunnel timed out');
-    this.settle(p, rpcError(p.originalId, RpcErrorCode.RequestTimeout, `request ${p.method} to ${this.serverName} timed out after ${secs} s`));
+    this.settle(p, rpcError(p.originalId, RpcErrorCode.RequestTimeout, `request ${p.method} to ${this.serverName} timed out after ${secs} s`), 'timeout');
     this.cancelUpstream(p, 'timed out at the gateway');
   }
 
   /** Remove a pending request and deliver its one answer. */
-  private settle(p: PendingRequest, answer: JsonRpcMessage): void {
-    this.drop(p);
+  private settle(p: PendingRequest, answer: JsonRpcMessage, outcome: RequestOutcome): void {
+    this.drop(p, outcome);
     this.deliver(p.clientId, answer, p.originalId);
   }
 
-  private drop(p: PendingRequest): void {
+  private drop(p: PendingRequest, outcome: RequestOutcome): void {
     this.clock.clearTimeout(p.timer);
     this.pending.delete(p.tunnelId);
     this.clients.get(p.clientId)?.inFlight.delete(p.originalId);
+    this.report(p.method, outcome, (Date.now() - p.startedAt) / 1000);
+  }
+
+  private report(method: string, outcome: RequestOutcome, seconds: number | undefined): void {
+    try {
+      this.onRequestDone?.({ server: this.serverName, method, outcome, seconds });
+    } catch (err) {
+      this.log.debug({ err }, 'request metrics hook failed');
+    }
+  }
+
+  /** A request the gateway sends on its own; its answer is only logged. */
+  private pushOwn(port: TunnelPort, msg: JsonRpcRequest): void {
+    try {
+      port.push(msg);
+      this.log.debug({ event: 'sync_request', method: msg.method, params: msg.params }, 'sent shared client state to the server');
+    } catch (err) {
+      this.log.warn({ method: msg.method, err }, 'could not send shared client state to the server: tunnel saturated');
+    }
   }
 
   private cancelUpstream(p: PendingRequest, reason: string): void {
@@ -284,9 +359,13 @@ export class Multiplexer {
     }
   }
 
+  /** Clients with a request in flight, the one with the newest request last. */
   private pendingClientIds(): Map<string, JsonRpcId> {
     const out = new Map<string, JsonRpcId>();
-    for (const p of this.pending.values()) out.set(p.clientId, p.originalId);
+    for (const p of this.pending.values()) {
+      out.delete(p.clientId);
+      out.set(p.clientId, p.originalId);
+    }
     return out;
   }
 

@@ -48,7 +48,12 @@ export class ServerRequestRouter {
 
   constructor(private readonly o: ServerRequestRouterOptions) {}
 
-  /** `busy`: client id → one of its in-flight request ids (to ride that request's stream). */
+  /**
+   * `busy`: client id → its newest in-flight request id (to ride that request's stream),
+   * in order of request age, newest last. A stdio server's request carries no trace of
+   * the request that triggered it, so the capable client that asked most recently is the
+   * best guess; with one busy capable client (the usual case) it is exact.
+   */
   route(port: TunnelPort, req: JsonRpcRequest, busy: ReadonlyMap<string, JsonRpcId>): void {
     // The gateway is alive; that is all a ping from the server can ask.
     if (req.method === 'ping') return this.answer(port, { jsonrpc: '2.0', id: req.id, result: {} });
@@ -56,7 +61,8 @@ export class ServerRequestRouter {
     const capable = [...this.o.clients()].filter(
       (c) => c.capabilities !== undefined && (cap === undefined || c.capabilities[cap] !== undefined),
     );
-    const chosen = capable.find((c) => busy.has(c.id)) ?? capable[0];
+    const newestFirst = [...busy.keys()].reverse();
+    const chosen = newestFirst.map((id) => capable.find((c) => c.id === id)).find((c) => c !== undefined) ?? capable[0];
     if (!chosen) {
       const what = cap ?? req.method;
       this.o.logger.info({ event: 'server_request_unroutable', method: req.method }, `no connected MCP client supports ${what}`);

@@ -9,7 +9,7 @@ import { RpcErrorCode } from '../protocol/jsonrpc.js';
 import type { ChannelMode } from '../protocol/reliable-channel.js';
 import type { Principal } from './auth.js';
 import { canSee } from './access.js';
-import { Multiplexer } from './multiplexer.js';
+import { Multiplexer, type RequestDone } from './multiplexer.js';
 import { initializeResultFromRegister } from './server-handshake.js';
 import { TunnelSession, type SessionEnd, type TunnelSessionHooks } from './tunnel-session.js';
 
@@ -18,7 +18,10 @@ export interface SessionRegistryOptions {
   requestTimeoutMs: number;
   maxQueueBytes: number;
   maxFrameBytes: number;
+  /** Live tunnel sessions one token subject may hold (a replaced or resumed one does not count twice). */
+  maxSessionsPerUser: number;
   logger: Logger;
+  onRequestDone?: (done: RequestDone) => void;
 }
 
 export type RegisterOutcome =
@@ -52,6 +55,14 @@ export class SessionRegistry {
     if (existing && existing.owner !== principal.subject) {
       return { kind: 'refused', code: 'name_taken', message: `server name ${name} is registered by another user` };
     }
+    const held = [...this.sessions.values()].filter((s) => s.owner === principal.subject && s !== existing && s.state !== 'closed').length;
+    if (held >= this.o.maxSessionsPerUser) {
+      return {
+        kind: 'refused',
+        code: 'too_many_sessions',
+        message: `user ${principal.subject} already has ${held} tunnel session(s), the maximum (--max-sessions-per-user ${this.o.maxSessionsPerUser})`,
+      };
+    }
     existing?.close(replacedEnd(name), { code: 'session_replaced', message: 'replaced by a new registration of the same server' });
     const session = new TunnelSession({
       owner: principal.subject,
@@ -69,7 +80,12 @@ export class SessionRegistry {
     this.byName.set(name, session);
     let mux = this.multiplexers.get(name);
     if (!mux) {
-      mux = new Multiplexer({ serverName: name, requestTimeoutMs: this.o.requestTimeoutMs, logger: this.o.logger });
+      mux = new Multiplexer({
+        serverName: name,
+        requestTimeoutMs: this.o.requestTimeoutMs,
+        logger: this.o.logger,
+        ...(this.o.onRequestDone ? { onRequestDone: this.o.onRequestDone } : {}),
+      });
       this.multiplexers.set(name, mux);
     }
     // Attached even while the gateway's own initialize runs: the port answers "still initializing".
@@ -88,6 +104,11 @@ export class SessionRegistry {
 
   multiplexer(name: string): Multiplexer | undefined {
     return this.multiplexers.get(name);
+  }
+
+  /** Every live-or-disconnected session (metrics). */
+  all(): IterableIterator<TunnelSession> {
+    return this.sessions.values();
   }
 
   list(principal: Principal): TunnelSession[] {

@@ -1,8 +1,8 @@
 /**
- * Where every tunnel link enters, whatever carries it: the WebSocket endpoint today; the
- * SSE stream and long-poll endpoints (`GET /reverse-proxy/sse`,
- * `/reverse-proxy/sessions/{id}/messages|poll`) will hand their links to `acceptLink`
- * the same way. A link is authenticated before it gets here; its first frame must be
+ * Where every tunnel link enters, whatever carries it: the WebSocket endpoint
+ * (links/ws-endpoint.ts) and the HTTP links of `sse` and `poll`
+ * (links/http-links-endpoint.ts) hand their links to `acceptLink` the same way.
+ * A link is authenticated before it gets here; its first frame must be
  * `register` (PROTOCOL.md §2).
  */
 import type { Logger } from '../observability/logger.js';
@@ -11,12 +11,16 @@ import { parseEnvelope, RELIABILITY_VERSION, type Envelope, type RegisterEnvelop
 import type { TunnelLink } from '../transport/transport.js';
 import type { Principal } from './auth.js';
 import { IdleGuardedLink, idleTimeoutMs } from './links/idle-guard.js';
+import { MeteredLink, type FrameCounter } from './metered-link.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface TunnelEndpointOptions {
   registry: SessionRegistry;
   maxFrameBytes: number;
   logger: Logger;
+  /** Metrics: every frame in and out, and frames replayed on resume. */
+  countFrame?: FrameCounter;
+  countReplayed?: (frames: number) => void;
 }
 
 export class TunnelEndpoint {
@@ -25,7 +29,8 @@ export class TunnelEndpoint {
   /** Take an authenticated link; it becomes a session's link once it registers. */
   acceptLink(link: TunnelLink, principal: Principal): void {
     // Until register tells us its keepalive, assume the default one.
-    const guarded = new IdleGuardedLink(link, idleTimeoutMs(undefined));
+    const counted = this.o.countFrame ? new MeteredLink(link, this.o.countFrame) : link;
+    const guarded = new IdleGuardedLink(counted, idleTimeoutMs(undefined));
     const log = this.o.logger.child({ owner: principal.subject, transport: link.kind });
     guarded.onclose = (info) => log.info({ event: 'link_closed', reason: info.reason }, 'tunnel link closed before register');
     guarded.onmessage = (frame) => {
@@ -61,6 +66,7 @@ export class TunnelEndpoint {
     // Order matters: register_ack first, then replay (the client resets its state on the ack).
     link.send(JSON.stringify(ack));
     const replayed = session.attach(link, resumed ? reg.resume!.ack : 0);
+    this.o.countReplayed?.(replayed);
     log.info(
       {
         event: 'register',

@@ -60,6 +60,8 @@ export interface SessionSummary {
   owner: string;
   transport: TransportKind | undefined;
   connected: boolean;
+  /** False while requests would be refused: not ready, ended, or the client's local server restarting. */
+  available: boolean;
   /** When the session entered its current state (ISO 8601). */
   since: string;
   mode: ChannelMode;
@@ -80,6 +82,8 @@ export class TunnelSession implements TunnelPort {
   private transport: TransportKind | undefined;
   private readonly log: Logger;
   private readonly clock: Clock;
+  /** Set while the client says its local server is down (server_status, docs/protocol.md §2.1). */
+  private serverDown: string | undefined;
 
   constructor(private readonly o: TunnelSessionOptions) {
     this.owner = o.owner;
@@ -112,6 +116,7 @@ export class TunnelSession implements TunnelPort {
   unavailableReason(): string | undefined {
     if (this.conn.state === 'closed') return `tunnel session to ${this.serverName} ended: ${this.conn.end.message}`;
     if (this.readiness.state !== 'ready') return `server ${this.serverName} is still initializing`;
+    if (this.serverDown !== undefined) return this.serverDown;
     return undefined;
   }
 
@@ -179,6 +184,7 @@ export class TunnelSession implements TunnelPort {
       owner: this.owner,
       transport: this.transport,
       connected: this.conn.state === 'connected',
+      available: this.unavailableReason() === undefined,
       since: this.conn.since.toISOString(),
       mode: this.channel.mode,
       serverInfo: init?.serverInfo,
@@ -210,11 +216,35 @@ export class TunnelSession implements TunnelPort {
         return;
       case 'ack':
         return;
+      case 'server_status':
+        this.serverStatus(env);
+        return;
       case 'register':
         this.channel.sendControl({ type: 'error', code: 'already_registered', message: 'this link is already registered' });
         return;
       default:
         this.log.debug({ type: env.type }, 'frame of unknown type ignored');
+    }
+  }
+
+  /**
+   * The client's local server went down (requests now get -32001 at once; the client fails
+   * those it had forwarded) or is back, possibly with a new InitializeResult for new MCP clients.
+   */
+  private serverStatus(env: Envelope): void {
+    if (env.available === false) {
+      const why = typeof env.reason === 'string' && env.reason !== '' ? `: ${env.reason.slice(0, 500)}` : '';
+      this.serverDown = `local server restarting${why}`;
+      this.log.warn({ event: 'server_unavailable', reason: env.reason }, `server ${this.serverName} is unavailable${why}`);
+    } else if (env.available === true) {
+      this.serverDown = undefined;
+      const s = env.server as Partial<InitializeResultLike> | undefined;
+      if (this.readiness.state === 'ready' && s && typeof s.protocolVersion === 'string' && typeof s.serverInfo?.name === 'string') {
+        const result: InitializeResultLike = { protocolVersion: s.protocolVersion, serverInfo: s.serverInfo, capabilities: s.capabilities ?? {} };
+        if (typeof s.instructions === 'string') result.instructions = s.instructions;
+        this.readiness = { state: 'ready', result };
+      }
+      this.log.info({ event: 'server_available' }, `server ${this.serverName} is available again`);
     }
   }
 

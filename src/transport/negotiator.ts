@@ -1,59 +1,240 @@
 /**
- * TransportNegotiator: opens the first transport that works through this network and
- * remembers it for reconnects (docs/protocol.md §5). Authentication and proxy-credential
- * failures are never "try the next transport": they are thrown as they are.
+ * TransportNegotiator: opens the first transport that gets through this network and
+ * remembers it for reconnects (docs/protocol.md §4, design PROTOCOL.md §5).
+ *
+ * `--transport auto` walks the ladder ws → sse → poll, but only for failures that mean
+ * "this network blocks that transport" (refusal.ts failureKind: handshake deadline,
+ * Upgrade stripped, proxy 403 / CONNECT refused, reset during the handshake, SSE
+ * buffered). Auth rejected, proxy 407, TLS and config errors are thrown as they are
+ * (fatal in TunnelClient); "gateway unreachable" is thrown too, to be retried on the same
+ * rung after the reconnect backoff. A pinned mode (`ws|sse|poll`) tries nothing else.
+ *
+ * Within one transport, the proxy modes of the NetworkPath are tried in order (CONNECT,
+ * then forwarding for http:// gateways; see src/net/dispatcher.ts).
+ *
+ * While auto mode runs below ws, a WebSocket handshake is re-probed in the background
+ * every `reprobeIntervalMs` (opened and closed, no register); when it works, `onupgrade`
+ * tells the TunnelClient to move the session up (it reconnects at once; the session
+ * resumes with replay, so nothing is lost).
  */
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { TransportMode } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { errorMessage, TransportError } from '../errors.js';
+import { NetworkPath, type ProxyMode } from '../net/dispatcher.js';
+import { failureKind, isConnectRefusal } from './refusal.js';
+import { PollTransport } from './poll.js';
+import { SseTransport } from './sse.js';
 import { WebSocketTransport } from './websocket.js';
 import { endpointUrl } from './urls.js';
-import type { Transport, TransportKind } from './transport.js';
+import type { Transport, TransportCloseInfo, TransportKind } from './transport.js';
+
+export const LADDER: readonly TransportKind[] = ['ws', 'sse', 'poll'];
+export const DEFAULT_FIRST_EVENT_TIMEOUT_MS = 3_000;
+export const DEFAULT_REPROBE_INTERVAL_MS = 600_000;
+
+const LABEL: Record<TransportKind, string> = { ws: 'WebSocket', sse: 'SSE+POST', poll: 'long-poll+POST' };
 
 export interface NegotiatorOptions {
   mode: TransportMode;
   gateway: string;
   token?: string;
-  dispatcher: Dispatcher;
+  /** Proxy + TLS + dispatchers. Alternatively `dispatcher` (one for everything, no proxy logic). */
+  network?: NetworkPath;
+  dispatcher?: Dispatcher;
   handshakeTimeoutMs: number;
-  /** Redacted proxy URL in the path, if any. */
+  /** SSE: deadline for the `session` event (default 3 s). */
+  firstEventTimeoutMs?: number;
+  /** Client keepalive (poll wait = min(25 s, keepalive)). */
+  keepaliveMs?: number;
+  /** Background ws re-probe while below ws in auto mode; 0 = never. Default 10 min. */
+  reprobeIntervalMs?: number;
+  /** Redacted proxy URL, for messages when `dispatcher` is given. */
   proxy?: string;
   logger: Logger;
 }
 
 export class TransportNegotiator {
   private readonly opts: NegotiatorOptions;
+  private readonly network: NetworkPath;
+  private readonly log: Logger;
   /** The transport that worked last; reconnects start there. */
   current: TransportKind | undefined;
+  /** Set by TunnelClient: a re-probe found a better transport. */
+  onupgrade?: (to: TransportKind) => void;
+  private reprobeTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
 
   constructor(opts: NegotiatorOptions) {
     this.opts = opts;
-    if (opts.mode === 'sse' || opts.mode === 'poll') {
-      throw new ConfigError(`--transport ${opts.mode} is not available in this build`);
+    this.log = opts.logger;
+    this.network = opts.network ?? new NetworkPath({ gateway: opts.gateway, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+    const proxy = this.network.proxy;
+    if (proxy) this.log.info({ event: 'proxy', proxy: proxy.redacted, source: proxy.source }, `using proxy ${proxy.redacted} (from ${proxy.source})`);
+  }
+
+  private get proxyLabel(): string | undefined {
+    return this.network.proxy?.redacted ?? this.opts.proxy;
+  }
+
+  /** Build one transport over one proxy mode. */
+  create(kind: TransportKind, mode: ProxyMode = this.network.modes()[0]!): Transport {
+    const o = this.opts;
+    const dispatcher = this.network.dispatcher(mode);
+    const proxy = this.proxyLabel;
+    if (kind === 'ws') {
+      return new WebSocketTransport({
+        url: endpointUrl(o.gateway, 'ws'),
+        dispatcher,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        ...(o.token ? { token: o.token } : {}),
+        ...(proxy ? { proxy } : {}),
+      });
+    }
+    const http = {
+      base: endpointUrl(o.gateway, 'base'),
+      dispatcher,
+      keepaliveMs: o.keepaliveMs ?? 30_000,
+      ...(o.token ? { token: o.token } : {}),
+      ...(proxy ? { proxy } : {}),
+    };
+    if (kind === 'sse') return new SseTransport({ ...http, openTimeoutMs: o.firstEventTimeoutMs ?? DEFAULT_FIRST_EVENT_TIMEOUT_MS });
+    return new PollTransport({ ...http, openTimeoutMs: Math.max(10_000, o.handshakeTimeoutMs) });
+  }
+
+  /** Transports to try now, in order. */
+  private ladder(): TransportKind[] {
+    if (this.opts.mode !== 'auto') return [this.opts.mode];
+    return LADDER.slice(this.current ? LADDER.indexOf(this.current) : 0);
+  }
+
+  /** Open a transport; `prepare` attaches the caller's handlers before start(). */
+  async open(prepare: (t: Transport) => void): Promise<Transport> {
+    const ladder = this.ladder();
+    const reasons: string[] = [];
+    for (let i = 0; i < ladder.length; i++) {
+      const kind = ladder[i]!;
+      try {
+        const t = await this.openKind(kind, prepare, false);
+        if (this.current !== kind) this.log.info({ event: 'transport_selected', transport: kind }, `using transport ${kind} (${LABEL[kind]})`);
+        this.current = kind;
+        this.scheduleReprobe();
+        return t;
+      } catch (err) {
+        if (failureKind(err) !== 'blocked') throw err;
+        reasons.push(`${kind}: ${errorMessage(err)}`);
+        const next = ladder[i + 1];
+        if (next) {
+          this.log.info({ event: 'transport_fallback', from: kind, to: next, reason: errorMessage(err) }, `${errorMessage(err)} → trying ${LABEL[next]}`);
+          continue;
+        }
+        if (ladder.length === 1) throw err;
+        // Nothing from the remembered rung down works: start from the top next time.
+        this.current = undefined;
+        throw new TransportError(`no transport gets through to the gateway (${reasons.join('; ')})`, {
+          code: 'ERR_TRANSPORT_BLOCKED',
+          origin: 'network',
+          cause: err,
+        });
+      }
+    }
+    throw new TransportError('no transport to try');
+  }
+
+  /** One transport kind over each proxy mode in turn. */
+  private async openKind(kind: TransportKind, prepare: (t: Transport) => void, probe: boolean): Promise<Transport> {
+    const modes = this.network.modes();
+    for (let i = 0; ; i++) {
+      const mode = modes[i]!;
+      const t = this.create(kind, mode);
+      this.log.debug({ event: 'transport_open', transport: kind, path: this.network.describe(mode) }, `opening ${kind} transport ${this.network.describe(mode)}`);
+      const gate = holdCloseDuringStart(t, prepare);
+      try {
+        await t.start();
+        gate.started();
+        return t;
+      } catch (err) {
+        gate.failed();
+        if (mode === 'connect' && isConnectRefusal(err) && modes.includes('forward')) {
+          this.network.markConnectRefused();
+          const line = `${errorMessage(err)} → trying the proxy in forwarding mode`;
+          if (probe) this.log.debug({ event: 'proxy_mode', reason: errorMessage(err) }, line);
+          else this.log.info({ event: 'proxy_mode', transport: kind, reason: errorMessage(err) }, line);
+          if (i + 1 < modes.length) continue;
+        }
+        throw err;
+      }
     }
   }
 
-  create(kind: TransportKind): Transport {
-    const o = this.opts;
-    if (kind !== 'ws') throw new ConfigError(`transport ${kind} is not available in this build`);
-    return new WebSocketTransport({
-      url: endpointUrl(o.gateway, 'ws'),
-      dispatcher: o.dispatcher,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
-      ...(o.token ? { token: o.token } : {}),
-      ...(o.proxy ? { proxy: o.proxy } : {}),
-    });
+  private scheduleReprobe(): void {
+    const interval = this.opts.reprobeIntervalMs ?? DEFAULT_REPROBE_INTERVAL_MS;
+    if (this.current === 'ws' || this.opts.mode !== 'auto' || interval <= 0 || this.disposed) {
+      this.cancelReprobe();
+      return;
+    }
+    if (this.reprobeTimer) return;
+    this.reprobeTimer = setTimeout(() => {
+      this.reprobeTimer = undefined;
+      void this.reprobe();
+    }, interval);
+    this.reprobeTimer.unref();
   }
 
-  /** Open a transport; handlers are attached by the caller before start() via `prepare`. */
-  async open(prepare: (t: Transport) => void): Promise<Transport> {
-    const t = this.create('ws');
-    this.opts.logger.debug({ event: 'transport_open', transport: t.kind }, `opening ${t.kind} transport`);
-    prepare(t);
-    await t.start();
-    if (this.current !== t.kind) this.opts.logger.info({ transport: t.kind }, `using transport ${t.kind}`);
-    this.current = t.kind;
-    return t;
+  private cancelReprobe(): void {
+    if (this.reprobeTimer) clearTimeout(this.reprobeTimer);
+    this.reprobeTimer = undefined;
   }
+
+  /** Try a WebSocket handshake (open, close, no register); on success move up. */
+  async reprobe(): Promise<boolean> {
+    if (this.disposed || this.current === 'ws') return false;
+    try {
+      const t = await this.openKind('ws', () => undefined, true);
+      await t.close('re-probe done');
+    } catch (err) {
+      this.log.debug({ event: 'reprobe_failed', reason: errorMessage(err) }, `WebSocket re-probe failed: ${errorMessage(err)}`);
+      this.scheduleReprobe();
+      return false;
+    }
+    if (this.disposed) return false;
+    const from = this.current;
+    this.current = 'ws';
+    this.log.info({ event: 'transport_upgrade', from, to: 'ws' }, `WebSocket gets through again (re-probe) → moving the tunnel up from ${from ?? 'none'} to ws`);
+    this.onupgrade?.('ws');
+    return true;
+  }
+
+  /** Stop background work and release the dispatchers. Idempotent. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.cancelReprobe();
+    if (!this.opts.dispatcher) await this.network.close();
+  }
+}
+
+/**
+ * Attach the caller's handlers, but hold back `onclose` while start() runs: a failed
+ * attempt closes its own transport, and the caller (which waits for *the* transport's
+ * close) must not see the close of an attempt that the negotiator moved past.
+ */
+function holdCloseDuringStart(t: Transport, prepare: (t: Transport) => void): { started(): void; failed(): void } {
+  prepare(t);
+  const callerClose = t.onclose;
+  let starting = true;
+  let held: TransportCloseInfo | undefined;
+  t.onclose = (info) => {
+    if (starting) held = info;
+    else callerClose?.(info);
+  };
+  return {
+    started() {
+      starting = false;
+      if (held) callerClose?.(held);
+    },
+    failed() {
+      starting = false;
+      t.onclose = callerClose === undefined ? undefined : () => undefined;
+    },
+  };
 }

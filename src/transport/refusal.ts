@@ -7,8 +7,8 @@
  *   403 from the proxy, reset, deadline): fall back to the next transport.
  */
 import { GATEWAY_MARKER_HEADER } from '../protocol/envelope.js';
-import { AuthRejectedError, ProxyAuthError, TlsError, TransportError, type ReverseProxyError } from '../errors.js';
-
+import { recentTlsAlert } from '../net/tls-alerts.js';
+import { AuthRejectedError, ProxyAuthError, TlsError, TransportError, ReverseProxyError } from '../errors.js';
 
 export interface RefusalContext {
   /** Redacted proxy URL when a proxy is in the path. */
@@ -75,7 +75,8 @@ export function rootCause(err: unknown): (Error & { code?: string }) | undefined
   let last: (Error & { code?: string }) | undefined;
   for (let depth = 0; depth < 6 && e instanceof Error; depth++) {
     last = e as Error & { code?: string };
-    if (last.code && last.code !== 'UND_ERR_SOCKET' && last.code !== 'UND_ERR_ABORTED' && !last.code.startsWith('UND_ERR_')) return last;
+    // Some codes are numbers (DOMException's legacy codes): only Node/undici string codes count.
+    if (typeof last.code === 'string' && last.code !== '' && !last.code.startsWith('UND_ERR_')) return last;
     e = (e as { cause?: unknown }).cause;
   }
   return last;
@@ -86,20 +87,42 @@ export function refusalFromError(err: unknown, ctx: RefusalContext): ReverseProx
   for (let e: unknown = err, d = 0; d < 6 && e instanceof Error; d++, e = (e as { cause?: unknown }).cause) {
     chain.push(e.message);
   }
-  const proxyMatch = /Proxy response \((\d{3})\)/.exec(chain.join(' '));
+  const text = chain.join(' ');
+  // undici: CONNECT refused → "Proxy response (403) !== 200 when HTTP Tunneling";
+  // forwarding mode and 407 → "Proxy Authentication Required (407)".
+  if (/Proxy Authentication Required \(407\)/.test(text)) return new ProxyAuthError(ctx.proxy ?? 'in the path');
+  const proxyMatch = /Proxy response \((\d{3})\)/.exec(text);
   if (proxyMatch) {
     const status = Number(proxyMatch[1]);
     if (status === 407) return new ProxyAuthError(ctx.proxy ?? 'in the path');
-    return new TransportError(`${ctx.what} blocked (proxy answered ${status} to CONNECT)`, {
+    const refusal = new TransportError(`${ctx.what} blocked (proxy answered ${status} to CONNECT)`, {
       status,
       origin: 'proxy',
       code: 'ERR_TRANSPORT_BLOCKED',
       cause: err,
     });
+    connectRefusals.add(refusal);
+    return refusal;
   }
-  const root = rootCause(err);
+  let root = rootCause(err);
+  // undici reports a TLS 1.3 alert (client certificate required or rejected) as "other
+  // side closed"; the socket saw the alert (src/net/tls-alerts.ts).
+  if (root && (root.code === 'UND_ERR_SOCKET' || root.code === 'ECONNRESET')) root = recentTlsAlert(ctx.host) ?? root;
   const code = root?.code ?? '';
-  if (code in TLS_CODES || /certificate|self.signed/i.test(root?.message ?? '')) {
+  const alert = `${code} ${root?.message ?? ''}`;
+  if (/CERTIFICATE_REQUIRED|certificate required/i.test(alert)) {
+    return new TlsError(
+      `TLS handshake with ${ctx.host} refused: the server requires a client certificate (${code || 'TLS alert'}); pass --cert <cert.pem> --key <key.pem>`,
+      { cause: err },
+    );
+  }
+  if (/ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|ACCESS_DENIED)/i.test(alert)) {
+    return new TlsError(
+      `TLS handshake with ${ctx.host} refused: the server rejected our client certificate (${code}); check --cert/--key (signed by a CA the server trusts, not expired)`,
+      { cause: err },
+    );
+  }
+  if (code in TLS_CODES || (!/alert/i.test(alert) && /certificate|self.signed/i.test(root?.message ?? ''))) {
     const why = TLS_CODES[code] ?? root?.message ?? 'certificate verification failed';
     return new TlsError(
       `TLS certificate problem with ${ctx.host}: ${why} (${code || 'TLS'}). If the gateway or a TLS-inspecting proxy uses a private CA, pass --ca-file <ca.pem> (or NODE_EXTRA_CA_CERTS); verification is never turned off`,
@@ -113,5 +136,35 @@ export function refusalFromError(err: unknown, ctx: RefusalContext): ReverseProx
     );
   }
   const detail = root?.code ? `${root.code}${root.message ? `: ${root.message}` : ''}` : (root?.message ?? 'connection failed');
-  return new TransportError(`${ctx.what} to ${ctx.host} failed (${detail})`, { origin: 'network', cause: err });
+  // A reset or a closed socket during the handshake is how DPI firewalls and some proxies
+  // block a transport; "nobody listens" / "no such host" is not: that is retried in place.
+  const reset = RESET_CODES.has(code) || /other side closed|socket hang up/i.test(text);
+  return new TransportError(`${ctx.what} to ${ctx.host} failed (${detail})`, {
+    origin: 'network',
+    cause: err,
+    ...(reset ? { code: 'ERR_TRANSPORT_BLOCKED' as const } : {}),
+  });
+}
+
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+const connectRefusals = new WeakSet<object>();
+
+/** True for "the proxy refused CONNECT" (not 407): forwarding mode may still work. */
+export function isConnectRefusal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && connectRefusals.has(err);
+}
+
+/**
+ * How the negotiator treats a failed open:
+ * - fatal: auth rejected, proxy credentials, TLS, config: no transport or retry can help;
+ * - blocked: this network blocks this transport: try the next one;
+ * - retry: the gateway (or proxy) is unreachable or hiccupped: stay, back off, retry.
+ */
+export function failureKind(err: unknown): 'fatal' | 'blocked' | 'retry' {
+  if (err instanceof ReverseProxyError) {
+    if (!err.retryable) return 'fatal';
+    if (err.code === 'ERR_TRANSPORT_BLOCKED' || err.code === 'ERR_HANDSHAKE_TIMEOUT') return 'blocked';
+  }
+  return 'retry';
 }

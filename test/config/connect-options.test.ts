@@ -194,8 +194,8 @@ describe('resolveConnectOptions: config file', () => {
     ]);
   });
 
-  it('refuses a multi-server (servers:) file for now', () => {
-    configError(() => resolve({}, {}, { servers: [{ local_stdio: 'a' }] }), 'multi-server config (servers:) is not supported yet');
+  it('leaves a multi-server (servers:) file to resolveServerList', () => {
+    configError(() => resolve({}, {}, { servers: [{ local_stdio: 'a' }] }), 'has a servers: list; resolve it with resolveServerList');
   });
 });
 

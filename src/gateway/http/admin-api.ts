@@ -28,8 +28,8 @@ export class AdminApi {
 
   listServers(res: ServerResponse, principal: Principal): void {
     const servers = this.o.registry.list(principal).map((s) => {
-      const { sessionId, name, transport, connected, since, serverInfo, protocolVersion, capabilities } = s.summary();
-      return { name, sessionId, transport, connected, since, serverInfo, protocolVersion, capabilities };
+      const { sessionId, name, transport, connected, available, since, serverInfo, protocolVersion, capabilities } = s.summary();
+      return { name, sessionId, transport, connected, available, since, serverInfo, protocolVersion, capabilities };
     });
     sendJson(res, 200, { servers });
   }

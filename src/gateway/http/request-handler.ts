@@ -1,11 +1,11 @@
 /**
  * The gateway's HTTP routing: match the path, check the method (405 with Allow), then
- * authenticate (401) — everything but /healthz needs a Bearer token. WebSocket upgrades
- * do not come here (links/ws-endpoint.ts).
+ * authenticate (401) — everything but /healthz, /readyz and (unless --metrics-auth)
+ * /metrics needs a Bearer token. WebSocket upgrades do not come here (links/ws-endpoint.ts).
  *
- * Seam: the fallback tunnel transports (`GET /reverse-proxy/sse`,
- * `POST /reverse-proxy/sessions/{id}/messages`, `GET /reverse-proxy/sessions/{id}/poll`)
- * become routes here that build a TunnelLink and hand it to TunnelEndpoint.acceptLink.
+ * The HTTP tunnel transports (`GET /reverse-proxy/sse`, `GET /reverse-proxy/poll`,
+ * `POST /reverse-proxy/links/{id}/messages`, `GET /reverse-proxy/links/{id}/poll`) are
+ * routes here; links/http-links-endpoint.ts builds their links (protocol.md §4.1).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../observability/logger.js';
@@ -14,6 +14,8 @@ import type { Principal } from '../auth.js';
 import type { Authenticate } from '../authenticator.js';
 import type { McpEndpoint } from '../mcp-endpoint.js';
 import type { AdminApi } from './admin-api.js';
+import type { HttpLinksEndpoint } from '../links/http-links-endpoint.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { pathOf, sendError, sendJson } from './respond.js';
 import { GATEWAY_MARKER_HEADER } from '../../protocol/envelope.js';
 
@@ -21,7 +23,14 @@ export interface RequestHandlerOptions {
   authenticate: Authenticate;
   admin: AdminApi;
   mcp: McpEndpoint;
+  /** sse and poll tunnel links. */
+  links: HttpLinksEndpoint;
   logger: Logger;
+  metrics: GatewayMetrics;
+  /** `--metrics-auth`: /metrics needs an admin token (otherwise open, like most scrape targets). */
+  metricsAuth: boolean;
+  /** false until listening and again once shutting down (GET /readyz → 503). */
+  ready: () => boolean;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, principal: Principal, params: string[]) => unknown;
@@ -38,9 +47,27 @@ export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMe
   const routes: Route[] = [
     { pattern: /^\/healthz$/, auth: false, methods: { GET: (_q, res) => sendJson(res, 200, { status: 'ok' }) } },
     {
+      pattern: /^\/readyz$/,
+      auth: false,
+      methods: { GET: (_q, res) => (o.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' })) },
+    },
+    { pattern: /^\/metrics$/, auth: o.metricsAuth, methods: { GET: (_q, res, p) => serveMetrics(o, res, p) } },
+    {
       pattern: /^\/reverse-proxy\/ws$/,
       auth: false,
       methods: { GET: (_q, res) => sendError(res, 426, 'this endpoint needs a WebSocket upgrade', { Upgrade: 'websocket' }) },
+    },
+    { pattern: /^\/reverse-proxy\/sse$/, auth: true, methods: { GET: (req, res, p) => o.links.openSse(req, res, p) } },
+    { pattern: /^\/reverse-proxy\/poll$/, auth: true, methods: { GET: (req, res, p) => o.links.createPoll(req, res, p) } },
+    {
+      pattern: /^\/reverse-proxy\/links\/([^/]+)\/messages$/,
+      auth: true,
+      methods: { POST: (req, res, p, [id]) => o.links.postMessages(req, res, p, id!) },
+    },
+    {
+      pattern: /^\/reverse-proxy\/links\/([^/]+)\/poll$/,
+      auth: true,
+      methods: { GET: (req, res, p, [id]) => o.links.poll(req, res, p, id!) },
     },
     { pattern: /^\/reverse-proxy\/sessions$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listSessions(res, p) } },
     {
@@ -93,4 +120,11 @@ async function dispatch(routes: Route[], o: RequestHandlerOptions, req: Incoming
     return;
   }
   sendError(res, 404, `no route for ${path}`);
+}
+
+async function serveMetrics(o: RequestHandlerOptions, res: ServerResponse, principal: Principal): Promise<void> {
+  if (o.metricsAuth && !principal.isAdmin) return sendError(res, 403, 'metrics need an admin token (--metrics-auth)');
+  const text = await o.metrics.render();
+  res.writeHead(200, { 'Content-Type': o.metrics.contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }

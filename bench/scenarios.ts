@@ -1,0 +1,156 @@
+/**
+ * The compared set-ups. Each starts its processes, hands back a connected MCP SDK Client,
+ * the pids whose trees are "the bridge" (for RSS), and a stop(). Same client, same
+ * server (server-everything's `echo` tool), same machine, one after the other.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { freePort, waitForPort } from '../test/helpers/squid.js';
+import { baseEnv, connectMcp, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
+import { descendants } from './rss.js';
+
+export const SCENARIOS = [
+  'direct-stdio',
+  'tunnel-ws',
+  'tunnel-sse',
+  'tunnel-poll',
+  'supergateway-streamable-http',
+  'supergateway-sse',
+] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** Command lines that are the MCP server (excluded from the bridge's RSS). */
+export const SERVER_CMD = /server-everything/;
+
+export interface Running {
+  client: Client;
+  /** Bridge processes (RSS roots); empty for direct-stdio. */
+  roots: number[];
+  stop(): Promise<void>;
+}
+
+const SERVER_NAME = 'everything';
+const SUPERGATEWAY = path.join(REPO, 'node_modules/supergateway/dist/index.js');
+const LOOPBACK_ONLY = path.join(REPO, 'bench/loopback-only.mjs');
+
+async function connect(transport: Transport): Promise<Client> {
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+export async function start(name: ScenarioName): Promise<Running> {
+  switch (name) {
+    case 'direct-stdio': {
+      const client = await connect(
+        new StdioClientTransport({ command: process.execPath, args: [EVERYTHING_JS, 'stdio'], stderr: 'ignore', env: baseEnv() as Record<string, string> }),
+      );
+      return { client, roots: [], stop: () => client.close() };
+    }
+    case 'tunnel-ws':
+    case 'tunnel-sse':
+    case 'tunnel-poll':
+      return startTunnel(name.slice('tunnel-'.length));
+    case 'supergateway-streamable-http':
+      return startSupergateway(['--outputTransport', 'streamableHttp', '--stateful'], (port) =>
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)),
+      );
+    case 'supergateway-sse':
+      return startSupergateway(['--outputTransport', 'sse'], (port) => new SSEClientTransport(new URL(`http://127.0.0.1:${port}/sse`)));
+  }
+}
+
+/**
+ * Our gateway (real binary, --no-auth, default log level) + our tunnel client pinned to
+ * one transport + server-everything. A client that exits early (transport not built,
+ * refused) makes the scenario unavailable with its stderr as the reason.
+ */
+async function startTunnel(transport: string, extraClientArgs: string[] = []): Promise<Running> {
+  const gw = await startGateway(['--no-auth']);
+  const tunnel = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', SERVER_NAME, '--transport', transport, ...extraClientArgs]);
+  const stop = async (): Promise<void> => {
+    await tunnel.stop();
+    await gw.stop();
+  };
+  try {
+    await Promise.race([
+      waitForServer(gw.url, undefined, SERVER_NAME, (s) => s.transport === transport, 30_000),
+      tunnel.exited.then((r) => {
+        throw new Error(`tunnel client exited (${r.code ?? r.signal}): ${lastLine(tunnel.stderr())}`);
+      }),
+    ]);
+    const client = await connectMcp(gw.url, SERVER_NAME, undefined, 'bench');
+    return {
+      client,
+      roots: [gw.proc.pid!, tunnel.proc.pid!],
+      stop: async () => {
+        await client.close();
+        await stop();
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * supergateway 4 from node_modules, run by node directly (so its pid is the bridge, not
+ * an npx wrapper), bound to 127.0.0.1 by a preload (it has no host flag), `--logLevel
+ * none` (its default logs every message; we give it its fastest setting).
+ */
+async function startSupergateway(mode: string[], transport: (port: number) => Transport): Promise<Running> {
+  const port = await freePort();
+  const args = ['--import', LOOPBACK_ONLY, SUPERGATEWAY, '--stdio', EVERYTHING, '--port', String(port), '--logLevel', 'none', ...mode];
+  const proc = spawn(process.execPath, args, { cwd: REPO, env: baseEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    // Its MCP children run in their own process groups: remember them, and make sure
+    // they are gone even if supergateway does not take them down.
+    const kids = proc.pid ? descendants([proc.pid]) : [];
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(t);
+    }
+    for (const pid of kids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  try {
+    await waitForPort(port, () => (proc.exitCode !== null ? `supergateway exited: ${lastLine(err)}` : undefined), 20_000);
+    const client = await connect(transport(port));
+    return {
+      client,
+      roots: [proc.pid!],
+      stop: async () => {
+        await client.close().catch(() => undefined);
+        await stop();
+      },
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** The line of a dead process's stderr that says why (an error line, else the last one). */
+export function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  const why = lines.find((l) => /\b\w*Error\b|error:/.test(l)) ?? lines[lines.length - 1] ?? '';
+  return (/"msg":"([^"]*)"/.exec(why)?.[1] ?? why).trim().slice(0, 300);
+}
+
+export { startTunnel, SERVER_NAME };

@@ -1,0 +1,168 @@
+/**
+ * ChildSupervisor: the local MCP server across restarts. It owns one LocalServer at a time
+ * (a LocalServer is single-use: one process, one MCP session) and, per the RestartPolicy,
+ * starts a fresh one after an exit, re-running `initialize`. The tunnel does not notice:
+ * it keeps its session; the orchestrator hears `down`/`up` and tells the gateway.
+ *
+ *   starting ──▶ running ──exit──▶ restarting ──initialized──▶ running ...
+ *                   │                  │
+ *                   └── exit, no restart (policy or budget) ──▶ failed      stop() ──▶ stopped
+ */
+import { EventEmitter } from 'node:events';
+import { errorMessage, LocalServerError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { LocalServer, type ExitInfo, type InitializeResult, type LocalServerOptions } from './local-server.js';
+import { RestartBudget, type RestartPolicy } from './restart-policy.js';
+
+export type SupervisorState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+export interface ChildSupervisorEvents {
+  message: [JsonRpcMessage];
+  /** The child exited (every exit, restarted or not). */
+  'child-exit': [ExitInfo];
+  /** The child is gone and a restart is scheduled. */
+  down: [{ exit: ExitInfo; reason: string; delayMs: number; attempt: number }];
+  /** A restarted child answered initialize. */
+  up: [{ init: InitializeResult; restarts: number }];
+}
+
+export interface ChildSupervisorOptions {
+  server: Omit<LocalServerOptions, 'logger'>;
+  policy: RestartPolicy;
+  logger: Logger;
+}
+
+export function describeExit(exit: ExitInfo): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
+  private readonly budget: RestartBudget;
+  private readonly log: Logger;
+  private current: LocalServer | undefined;
+  private state_: SupervisorState = 'idle';
+  private paused = false;
+  private restarts_ = 0;
+  private cancelWait: (() => void) | undefined;
+  private rejectFailed!: (err: Error) => void;
+  /** Rejects once the child is gone for good (not restarted). Never resolves. */
+  readonly failed: Promise<never>;
+
+  constructor(private readonly o: ChildSupervisorOptions) {
+    super();
+    this.log = o.logger;
+    this.budget = new RestartBudget(o.policy);
+    this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
+    this.failed.catch(() => undefined);
+  }
+
+  get state(): SupervisorState {
+    return this.state_;
+  }
+  /** True while a child is initialized and takes messages. */
+  get available(): boolean {
+    return this.state_ === 'running';
+  }
+  get restarts(): number {
+    return this.restarts_;
+  }
+  get pid(): number | undefined {
+    return this.current?.pid;
+  }
+
+  /** First start. A child that cannot start at all is a configuration problem: no restart. */
+  async start(): Promise<InitializeResult> {
+    if (this.state_ !== 'idle') throw new LocalServerError('ERR_LOCAL_SERVER', `start() called in state ${this.state_}`);
+    this.state_ = 'starting';
+    return this.spawn();
+  }
+
+  /** False when no child is running (the message is not sent). */
+  send(msg: JsonRpcMessage): boolean {
+    if (!this.available || !this.current) return false;
+    return this.current.send(msg);
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.current?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.current?.resume();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state_ === 'stopped') return;
+    this.state_ = 'stopped';
+    this.cancelWait?.();
+    await this.current?.stop();
+  }
+
+  private async spawn(): Promise<InitializeResult> {
+    const local = new LocalServer({ ...this.o.server, logger: this.log });
+    this.current = local;
+    const init = await local.start();
+    if (this.state_ === 'stopped') {
+      await local.stop();
+      throw new LocalServerError('ERR_LOCAL_SERVER', 'stopped while the local server was starting');
+    }
+    local.onexit = (info) => void this.exited(local, info);
+    local.onmessage = (msg) => this.emit('message', msg);
+    if (this.paused) local.pause();
+    this.state_ = 'running';
+    return init;
+  }
+
+  private async exited(local: LocalServer, exit: ExitInfo): Promise<void> {
+    if (local !== this.current) return;
+    this.emit('child-exit', exit);
+    if (this.state_ === 'stopped') return;
+    let last: { exit: ExitInfo; why: string } = { exit, why: `local MCP server exited (${describeExit(exit)})` };
+    // Bounded by the budget: every iteration consumes one restart or ends the loop.
+    for (;;) {
+      const decision = this.budget.decide(last.exit, Date.now());
+      if (!decision.restart) {
+        this.state_ = 'failed';
+        const not = this.o.policy.mode === 'never' ? '' : `; not restarted: ${decision.reason}`;
+        this.rejectFailed(new LocalServerError('ERR_LOCAL_SERVER_EXIT', `${last.why}${not}`));
+        return;
+      }
+      this.state_ = 'restarting';
+      const reason = `${last.why}; restart ${decision.attempt} of ${this.o.policy.maxRestarts} in ${decision.delayMs} ms`;
+      this.log.warn({ event: 'child_restarting', exit: last.exit, delayMs: decision.delayMs, attempt: decision.attempt }, reason);
+      this.emit('down', { exit: last.exit, reason: last.why, delayMs: decision.delayMs, attempt: decision.attempt });
+      await this.wait(decision.delayMs);
+      if (this.isStopped()) return;
+      try {
+        const init = await this.spawn();
+        this.restarts_++;
+        this.log.info({ event: 'child_restarted', restarts: this.restarts_, childPid: this.pid }, 'local MCP server restarted and initialized');
+        this.emit('up', { init, restarts: this.restarts_ });
+        return;
+      } catch (err) {
+        if (this.isStopped()) return;
+        const failed = this.current?.exitStatus ?? { code: null, signal: null };
+        last = { exit: failed, why: `local MCP server failed to restart: ${errorMessage(err)}` };
+      }
+    }
+  }
+
+  /** A method, not an inline check: the state changes across awaits, which narrowing cannot see. */
+  private isStopped(): boolean {
+    return this.state_ === 'stopped';
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.cancelWait = done;
+    });
+  }
+}

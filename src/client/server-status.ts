@@ -1,0 +1,32 @@
+/**
+ * The `server_status` control frame (docs/protocol.md §2.1): the client tells the gateway
+ * that its local server went down (and is being restarted) or is back with a fresh
+ * InitializeResult. A control frame, not a data frame: it is never queued or replayed,
+ * so the client sends the current status again after every (re)connect instead.
+ * Plain peers (ContextForge) ignore the unknown type.
+ */
+import type { Envelope, ServerDescription } from '../protocol/envelope.js';
+import type { InitializeResult } from './local-server.js';
+
+export const SERVER_STATUS = 'server_status';
+
+export function serverDownFrame(reason: string): Envelope {
+  return { type: SERVER_STATUS, available: false, reason };
+}
+
+export function serverUpFrame(server: ServerDescription): Envelope {
+  return { type: SERVER_STATUS, available: true, server: { ...server } };
+}
+
+/**
+ * Copy the InitializeResult fields into the description `register` sends. The object is
+ * updated in place: the TunnelClient holds it and re-sends it with every `register`, so a
+ * fresh session after a restart announces the new child, not the first one.
+ */
+export function describeServer(server: ServerDescription, init: InitializeResult): void {
+  server.serverInfo = init.serverInfo;
+  server.capabilities = init.capabilities;
+  server.protocolVersion = init.protocolVersion;
+  if (init.instructions) server.instructions = init.instructions;
+  else delete server.instructions;
+}

@@ -1,0 +1,219 @@
+/**
+ * The gateway's end of an HTTP link (`sse` or `poll`, docs/protocol.md §4.1), as a
+ * TunnelLink. One link spans many HTTP requests: a downstream (an SSE stream or one
+ * pending long poll) and any number of NDJSON POSTs upstream.
+ *
+ * Every frame sent gets a link-local event id (1, 2, 3, …) and stays in a replay buffer
+ * bounded at 1 MiB, so a dropped stream or a lost poll answer is fetched again without
+ * tearing the link down. Overflow drops the oldest frames; a client that still needed
+ * them gets 409 and resumes the tunnel on a new link (the ReliableChannel above makes
+ * that lossless).
+ *
+ * A closed link lingers (LINGER_MS) so the frames written just before the close — an
+ * `error` frame telling why a register was refused, `session_deleted` — can still be
+ * fetched by a poll or a reopened stream.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TransportCloseInfo, TunnelLink } from '../../transport/transport.js';
+import { realClock, type Clock } from '../../protocol/reliable-channel.js';
+
+/** Bound of the per-link replay buffer (protocol.md §4.1). */
+export const REPLAY_BUFFER_BYTES = 1024 * 1024;
+/** A link with no stream, no pending poll and no request for this long is closed (before register tells a keepalive, §4.1). */
+export const UNATTENDED_LINK_MS = 60_000;
+/** How long a closed link still answers polls/stream reopens with its remaining frames. */
+export const LINGER_MS = 30_000;
+
+export interface LinkEvent {
+  id: number;
+  data: string;
+  bytes: number;
+}
+
+/** Where sent frames go while a client is attached: an SSE stream or one pending long poll. */
+export interface Downstream {
+  /** A new event for the client; false when the pipe is congested. */
+  push(ev: LinkEvent): boolean;
+  /** The link closed, or another downstream replaced this one: answer / end the response. */
+  end(why: 'closed' | 'replaced'): void;
+}
+
+/** Frames after `id`, or why they cannot be had. */
+export type Replay = { kind: 'ok'; events: LinkEvent[] } | { kind: 'gone'; message: string };
+
+/** The sent-frames buffer: ids grow by one per frame; the oldest are dropped over the byte bound or on ack. */
+export class EventBuffer {
+  private events: LinkEvent[] = [];
+  private bytes = 0;
+  private lastId = 0;
+  /** Highest id no longer held (dropped by overflow or acknowledged). */
+  private droppedThrough = 0;
+
+  constructor(private readonly maxBytes: number = REPLAY_BUFFER_BYTES) {}
+
+  get last(): number {
+    return this.lastId;
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  append(data: string): LinkEvent {
+    const ev: LinkEvent = { id: ++this.lastId, data, bytes: Buffer.byteLength(data) };
+    this.events.push(ev);
+    this.bytes += ev.bytes;
+    // Keep at least the newest frame, even one larger than the whole bound: it has not been delivered yet.
+    while (this.bytes > this.maxBytes && this.events.length > 1) this.dropOldest();
+    return ev;
+  }
+
+  /** Frames with id > `after`. */
+  after(after: number): Replay {
+    if (!Number.isSafeInteger(after) || after < 0 || after > this.lastId) {
+      return { kind: 'gone', message: `event id ${after} was never sent on this link (last is ${this.lastId})` };
+    }
+    if (after < this.droppedThrough) {
+      return { kind: 'gone', message: `event id ${after} is older than the replay buffer (frames up to ${this.droppedThrough} were dropped)` };
+    }
+    return { kind: 'ok', events: this.events.filter((e) => e.id > after) };
+  }
+
+  /** The client has every frame up to `id`: drop them (poll `after`). */
+  ackThrough(id: number): void {
+    while (this.events.length > 0 && this.events[0]!.id <= id) this.dropOldest();
+    if (id > this.droppedThrough && id <= this.lastId) this.droppedThrough = id;
+  }
+
+  private dropOldest(): void {
+    const ev = this.events.shift()!;
+    this.bytes -= ev.bytes;
+    this.droppedThrough = ev.id;
+  }
+}
+
+type LinkState = 'open' | 'closed';
+
+export interface HttpLinkOptions {
+  kind: 'sse' | 'poll';
+  owner: string;
+  unattendedMs?: number;
+  clock?: Clock;
+  now?: () => number;
+  /** Called once, LINGER_MS after the close: the link can be forgotten. */
+  onGone?: (link: HttpLink) => void;
+}
+
+export class HttpLink implements TunnelLink {
+  readonly id = randomBytes(16).toString('base64url');
+  readonly kind: 'sse' | 'poll';
+  readonly owner: string;
+  readonly buffer = new EventBuffer();
+  onmessage?: (frame: string) => void;
+  onclose?: (info: TransportCloseInfo) => void;
+
+  private state: LinkState = 'open';
+  private downstream: Downstream | undefined;
+  private lastRequest: number;
+  private timer: unknown;
+  private readonly clock: Clock;
+  private readonly now: () => number;
+  private readonly unattendedMs: number;
+
+  constructor(private readonly o: HttpLinkOptions) {
+    this.kind = o.kind;
+    this.owner = o.owner;
+    this.clock = o.clock ?? realClock;
+    this.now = o.now ?? Date.now;
+    this.unattendedMs = o.unattendedMs ?? UNATTENDED_LINK_MS;
+    this.lastRequest = this.now();
+    this.armUnattended(this.unattendedMs);
+  }
+
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  send(frame: string): boolean {
+    if (this.state !== 'open') return false;
+    const ev = this.buffer.append(frame);
+    if (this.downstream) return this.downstream.push(ev);
+    // Nobody is fetching: congested once the buffer is half full, so the caller can pause.
+    return this.buffer.size < REPLAY_BUFFER_BYTES / 2;
+  }
+
+  /** One NDJSON POST body: each non-empty line is a frame, in order. Returns how many were taken. */
+  receive(body: string): number {
+    this.touch();
+    let taken = 0;
+    for (const raw of body.split('\n')) {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.trim() === '') continue;
+      // A register refused by the first line closes the link: the rest has nowhere to go.
+      if (this.state !== 'open') break;
+      taken++;
+      this.onmessage?.(line);
+    }
+    return taken;
+  }
+
+  /** Make `d` the link's downstream, ending the previous one. Returns its detach function. */
+  attach(d: Downstream): () => void {
+    this.touch();
+    const old = this.downstream;
+    this.downstream = d;
+    old?.end('replaced');
+    return () => {
+      if (this.downstream !== d) return;
+      this.downstream = undefined;
+      this.touch();
+    };
+  }
+
+  /** Any request on the link counts as the client being there. */
+  touch(): void {
+    this.lastRequest = this.now();
+  }
+
+  close(reason = 'closed by gateway'): void {
+    this.finish({ reason });
+  }
+
+  private finish(info: TransportCloseInfo): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.stopTimer();
+    const d = this.downstream;
+    this.downstream = undefined;
+    d?.end('closed');
+    this.onclose?.(info);
+    this.timer = this.clock.setTimeout(() => this.o.onGone?.(this), LINGER_MS);
+  }
+
+  /** Like idle-guard: one lazily re-armed timer, checking the last request when it fires. */
+  private armUnattended(ms: number): void {
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      if (this.state !== 'open') return;
+      const idle = this.now() - this.lastRequest;
+      if (this.downstream === undefined && idle >= this.unattendedMs) {
+        this.finish({ reason: `no stream, poll or POST for ${(idle / 1000).toFixed(1)} s: link abandoned` });
+      } else {
+        this.armUnattended(this.downstream === undefined ? this.unattendedMs - idle : this.unattendedMs);
+      }
+    }, ms);
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Gateway shutdown: close and forget at once (no linger). */
+  dispose(reason: string): void {
+    this.finish({ reason });
+    this.stopTimer();
+  }
+}

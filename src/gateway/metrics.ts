@@ -1,0 +1,124 @@
+/**
+ * The gateway's Prometheus metrics (`GET /metrics`). Its own Registry, never prom-client's
+ * global one: two gateways in one process (tests, library users) must not share series.
+ * Gauges that describe current state (sessions, outbox depth) are computed at scrape time
+ * from the live objects, so they cannot drift from the truth.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RequestDone } from './multiplexer.js';
+
+const P = 'mcp_reverse_proxy_';
+
+/** What the scrape-time gauges read. */
+export interface MetricsSource {
+  tunnelSessions(): Iterable<{ name: string; transport: string | undefined; state: string; outboxFrames: number; outboxBytes: number }>;
+  mcpSessions(): number;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly frames: Counter<'direction'>;
+  private readonly bytes: Counter<'direction'>;
+  private readonly replayed: Counter;
+  private readonly authFailures: Counter<'reason'>;
+  private readonly refusals: Counter<'reason'>;
+  private readonly requests: Counter<'server' | 'outcome'>;
+  private readonly latency: Histogram<'server'>;
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: `${P}tunnel_sessions`,
+      help: 'Tunnel sessions by current transport and state (connected, disconnected within the resume window)',
+      labelNames: ['transport', 'state'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source.tunnelSessions()) this.inc({ transport: s.transport ?? 'none', state: s.state });
+      },
+    });
+    new Gauge({
+      name: `${P}mcp_client_sessions`,
+      help: 'Open MCP client sessions on the Streamable HTTP endpoint',
+      registers,
+      collect() {
+        this.set(source.mcpSessions());
+      },
+    });
+    const outbox = (unit: 'frames' | 'bytes'): void =>
+      void new Gauge({
+        name: `${P}tunnel_outbox_${unit}`,
+        help: `Unacknowledged gateway→client ${unit} held for replay, per server name`,
+        labelNames: ['server'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const s of source.tunnelSessions()) this.inc({ server: s.name }, unit === 'frames' ? s.outboxFrames : s.outboxBytes);
+        },
+      });
+    outbox('frames');
+    outbox('bytes');
+    this.frames = new Counter({ name: `${P}tunnel_frames_total`, help: 'Tunnel frames by direction (in = from tunnel clients)', labelNames: ['direction'] as const, registers });
+    this.bytes = new Counter({ name: `${P}tunnel_bytes_total`, help: 'Tunnel frame bytes by direction', labelNames: ['direction'] as const, registers });
+    this.replayed = new Counter({ name: `${P}tunnel_frames_replayed_total`, help: 'Frames replayed to a client after a resume', registers });
+    this.authFailures = new Counter({ name: `${P}auth_failures_total`, help: 'Refused bearer tokens by reason', labelNames: ['reason'] as const, registers });
+    this.refusals = new Counter({
+      name: `${P}refusals_total`,
+      help: 'Requests refused for policy reasons (origin, forbidden, max_sessions, slow_client)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.requests = new Counter({ name: `${P}mcp_requests_total`, help: 'MCP requests relayed to tunneled servers, by outcome', labelNames: ['server', 'outcome'] as const, registers });
+    this.latency = new Histogram({
+      name: `${P}mcp_request_duration_seconds`,
+      help: 'Time from relaying an MCP request into the tunnel to its answer',
+      labelNames: ['server'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+  }
+
+  frame(direction: 'in' | 'out', bytes: number): void {
+    this.frames.inc({ direction });
+    this.bytes.inc({ direction }, bytes);
+  }
+
+  replay(frames: number): void {
+    if (frames > 0) this.replayed.inc(frames);
+  }
+
+  authFailure(reason: string): void {
+    this.authFailures.inc({ reason });
+  }
+
+  refusal(reason: 'origin' | 'forbidden' | 'max_sessions' | 'slow_client'): void {
+    this.refusals.inc({ reason });
+  }
+
+  request(done: RequestDone): void {
+    this.requests.inc({ server: done.server, outcome: done.outcome });
+    if (done.seconds !== undefined) this.latency.observe({ server: done.server }, done.seconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** What the gauges need from each tunnel session. */
+export function tunnelSessionView(
+  sessions: Iterable<{ serverName: string; state: string; summary(): { transport: string | undefined }; channel: { outboxFrames: number; outboxBytes: number } }>,
+): ReturnType<MetricsSource['tunnelSessions']> {
+  return [...sessions].map((s) => ({
+    name: s.serverName,
+    transport: s.summary().transport,
+    state: s.state,
+    outboxFrames: s.channel.outboxFrames,
+    outboxBytes: s.channel.outboxBytes,
+  }));
+}

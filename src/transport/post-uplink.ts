@@ -1,0 +1,122 @@
+/**
+ * The upstream half of the HTTP transports (`sse`, `poll`): frames go to the link's
+ * postUrl as NDJSON batches (docs/protocol.md §4.1). At most one POST is in flight;
+ * frames produced meanwhile coalesce into the next one, so a burst costs one round trip
+ * per batch, not per frame.
+ *
+ * A failed POST (network error, 404 unknown link, 5xx) ends the transport with that
+ * error. It is never retried blindly: we cannot know whether the gateway took the lines,
+ * and the ReliableChannel above replays exactly what is unacknowledged after the resume.
+ */
+import { request, type Dispatcher } from 'undici';
+import type { ReverseProxyError } from '../errors.js';
+import { refusalFromError, refusalFromStatus, type RefusalContext } from './refusal.js';
+
+export interface PostUplinkOptions {
+  url: string;
+  token?: string;
+  dispatcher: Dispatcher;
+  ctx: RefusalContext;
+  /** Called once when a POST fails; the owner closes the transport with it. */
+  onfatal: (err: ReverseProxyError) => void;
+  /** Queued bytes above which send() reports congestion. */
+  highWaterMark?: number;
+}
+
+type UplinkState = 'open' | 'closing' | 'closed';
+
+export class PostUplink {
+  private readonly opts: PostUplinkOptions;
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private inFlight: Promise<void> | undefined;
+  private state: UplinkState = 'open';
+  private readonly abort = new AbortController();
+
+  constructor(opts: PostUplinkOptions) {
+    this.opts = opts;
+  }
+
+  /** Nothing queued and no POST in flight. */
+  get idle(): boolean {
+    return this.inFlight === undefined && this.queue.length === 0;
+  }
+
+  /** Queue one frame; false when the queue is over its high-water mark. */
+  send(frame: string): boolean {
+    if (this.state !== 'open') return false;
+    this.queue.push(frame);
+    this.queuedBytes += Buffer.byteLength(frame) + 1;
+    this.pump();
+    return this.queuedBytes < (this.opts.highWaterMark ?? 1024 * 1024);
+  }
+
+  private pump(): void {
+    if (this.inFlight || this.queue.length === 0 || this.state === 'closed') return;
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.inFlight = this.post(`${batch.join('\n')}\n`).then(
+      () => {
+        this.inFlight = undefined;
+        this.pump();
+      },
+      (err: ReverseProxyError) => {
+        this.inFlight = undefined;
+        this.fail(err);
+      },
+    );
+  }
+
+  private async post(body: string): Promise<void> {
+    const { url, token, dispatcher, ctx } = this.opts;
+    const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: 'POST', headers, body, dispatcher, signal: this.abort.signal });
+    } catch (err) {
+      throw refusalFromError(err, ctx);
+    }
+    // Drain the small JSON answer so the connection goes back to the pool.
+    await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw refusalFromStatus(res.statusCode, flatHeaders(res.headers), { ...ctx, what: `${ctx.what} POST` });
+    }
+  }
+
+  private fail(err: ReverseProxyError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.queue = [];
+    this.opts.onfatal(err);
+  }
+
+  /**
+   * Stop. With `flushMs`, what is queued (e.g. `unregister` at shutdown) gets that long
+   * to go out first; then anything in flight is aborted.
+   */
+  async close(flushMs = 0): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closing';
+    if (flushMs > 0) {
+      const deadline = Date.now() + flushMs;
+      // Bounded: each round either finishes a POST or hits the deadline.
+      for (let round = 0; round < 8 && (this.inFlight || this.queue.length > 0) && Date.now() < deadline; round++) {
+        this.pump();
+        const left = deadline - Date.now();
+        await Promise.race([this.inFlight, new Promise<void>((r) => setTimeout(r, left).unref())]);
+      }
+    }
+    this.state = 'closed';
+    this.queue = [];
+    this.abort.abort();
+  }
+}
+
+/** undici headers (string | string[]) → lower-case name → one string. */
+export function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
