@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { firstText } from '../test/helpers/system.js';
 import type { BenchConfig } from './config.js';
 import { concurrent, median, round, sequential, withDeadline, type Call } from './measure.js';
+import { cpuPerCall, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { sampleRss } from './rss.js';
 import { SERVER_CMD, start, type ScenarioName } from './scenarios.js';
 
@@ -19,6 +20,8 @@ export interface ScenarioResult {
   rss_mb: number | null;
   rss_sampled_peak_mb: number | null;
   rss_counted: string[];
+  /** CPU milliseconds per call (all measured calls, sequential and concurrent) in each group. */
+  cpu_ms_per_call: CpuSnapshot;
   runs: Array<{ p50_ms: number; p99_ms: number; seq_rps: number; conc_rps: number }>;
 }
 
@@ -40,16 +43,19 @@ export async function runScenario(name: ScenarioName, cfg: BenchConfig): Promise
     // Correctness first: the echo must really go through.
     assert.equal(firstText(await client.callTool({ name: 'echo', arguments: { message: 'bench' } })), 'Echo: bench');
     const budget = 120_000 + (cfg.seqCalls + cfg.concCalls) * cfg.repeats * 20;
+    let cpu: CpuSnapshot | undefined;
     const runs = await withDeadline(
       (async () => {
         await sequential(call, cfg.warmupCalls);
         await concurrent(call, cfg.warmupCalls, cfg.concurrency);
+        const before = cpuSnapshot(running.roots, SERVER_CMD);
         const out: ScenarioResult['runs'] = [];
         for (let r = 0; r < cfg.repeats; r++) {
           const seq = await sequential(call, cfg.seqCalls);
           const conc_rps = await concurrent(call, cfg.concCalls, cfg.concurrency);
           out.push({ ...seq, conc_rps });
         }
+        cpu = cpuPerCall(before, cpuSnapshot(running.roots, SERVER_CMD), cfg.repeats * (cfg.seqCalls + cfg.concCalls));
         return out;
       })(),
       budget,
@@ -65,6 +71,7 @@ export async function runScenario(name: ScenarioName, cfg: BenchConfig): Promise
       rss_mb: hasBridge ? round(reading.hwmMb, 1) : null,
       rss_sampled_peak_mb: hasBridge ? round(reading.sampledPeakMb, 1) : null,
       rss_counted: reading.counted.map((p) => shortCmd(p.cmd)),
+      cpu_ms_per_call: cpu!,
       runs: runs.map((r) => ({ p50_ms: round(r.p50_ms, 3), p99_ms: round(r.p99_ms, 3), seq_rps: round(r.seq_rps, 0), conc_rps: round(r.conc_rps, 0) })),
     };
   } catch (err) {

@@ -30,7 +30,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   if (env.BENCH_FULL === '1') {
     return { ...common, mode: 'full', repeats: 3, warmupCalls: 1_000, seqCalls: 5_000, concCalls: 16_000, rawFrames: 100_000 };
   }
-  return { ...common, mode: 'default', repeats: 3, warmupCalls: 300, seqCalls: 1_000, concCalls: 3_200, rawFrames: 30_000 };
+  return { ...common, mode: 'default', repeats: 3, warmupCalls: 200, seqCalls: 500, concCalls: 1_600, rawFrames: 20_000 };
 }
 
 export const wanted = (cfg: BenchConfig, name: string): boolean => !cfg.only || cfg.only.has(name);

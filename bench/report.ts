@@ -93,12 +93,17 @@ const pad = (v: unknown, w: number): string => String(v ?? '—').padStart(w);
 /** Markdown-compatible table (pasted as is into docs/performance.md). */
 export function formatReport(r: BenchReport): string {
   const lines = [
-    `| scenario | p50 ms | p99 ms | seq req/s | conc32 req/s | bridge RSS MB |`,
-    `|---|---:|---:|---:|---:|---:|`,
+    `| scenario | p50 ms | p99 ms | seq req/s | conc32 req/s | bridge RSS MB | CPU ms/call bridge / server / client |`,
+    `|---|---:|---:|---:|---:|---:|---|`,
   ];
   for (const [name, o] of Object.entries(r.scenarios)) {
-    if ('unavailable' in o) lines.push(`| ${name} | unavailable: ${o.unavailable.replace(/\|/g, '/').slice(0, 160)} | | | | |`);
-    else lines.push(`| ${name} | ${pad(o.p50_ms, 6)} | ${pad(o.p99_ms, 6)} | ${pad(o.seq_rps, 7)} | ${pad(o.conc_rps, 7)} | ${pad(o.rss_mb, 6)} |`);
+    if ('unavailable' in o) lines.push(`| ${name} | unavailable: ${o.unavailable.replace(/\|/g, '/').slice(0, 160)} | | | | | |`);
+    else {
+      const c = o.cpu_ms_per_call;
+      lines.push(
+        `| ${name} | ${pad(o.p50_ms, 6)} | ${pad(o.p99_ms, 6)} | ${pad(o.seq_rps, 7)} | ${pad(o.conc_rps, 7)} | ${pad(o.rss_mb, 6)} | ${c.bridge} / ${c.server} / ${c.client} |`,
+      );
+    }
   }
   lines.push('', '| extra | value |', '|---|---:|');
   for (const [k, v] of Object.entries(r.extra)) if (typeof v !== 'object') lines.push(`| ${k} | ${String(v)} |`);

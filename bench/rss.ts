@@ -92,11 +92,18 @@ export function descendants(roots: number[]): number[] {
   return out;
 }
 
-/** Samples the bridge tree every `everyMs` until stop(); stop() returns the reading. */
-export function sampleRss(roots: number[], isServer: RegExp, everyMs = 100): { stop(): RssReading } {
+/**
+ * Samples the bridge tree's VmRSS every `everyMs` until stop(); stop() returns the reading.
+ * The tree is re-scanned only every 10th sample: a scan reads all of /proc, which would
+ * itself cost CPU that the measured processes compete for.
+ */
+export function sampleRss(roots: number[], isServer: RegExp, everyMs = 250): { stop(): RssReading } {
   let peakKb = 0;
+  let pids = bridgePids(roots, isServer);
+  let n = 0;
   const sample = (): void => {
-    const sum = bridgePids(roots, isServer).reduce((a, p) => a + readStatusKb(p.pid, 'VmRSS'), 0);
+    if (++n % 10 === 0) pids = bridgePids(roots, isServer);
+    const sum = pids.reduce((a, p) => a + readStatusKb(p.pid, 'VmRSS'), 0);
     peakKb = Math.max(peakKb, sum);
   };
   sample();

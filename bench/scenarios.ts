@@ -11,7 +11,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { freePort, waitForPort } from '../test/helpers/squid.js';
-import { baseEnv, connectMcp, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
+import { baseEnv, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
 import { descendants } from './rss.js';
 
 export const SCENARIOS = [
@@ -38,6 +38,20 @@ const SERVER_NAME = 'everything';
 const SUPERGATEWAY = path.join(REPO, 'node_modules/supergateway/dist/index.js');
 const LOOPBACK_ONLY = path.join(REPO, 'bench/loopback-only.mjs');
 
+/**
+ * fetch for the SDK's HTTP client transports. The SDK passes one shared AbortSignal to
+ * every request; Node's fetch removes its listener from that signal only when the request
+ * object is garbage-collected, so thousands of calls pile up thousands of listeners
+ * (MaxListenersExceededWarning spam, and an O(n) listener list on every call). POSTs
+ * (one per call, each answered) go without the signal; the long-lived GET stream keeps
+ * it, so close() still ends it. Same client code for every HTTP scenario.
+ */
+const benchFetch: typeof fetch = (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: null } : init);
+
+export function httpClientTransport(url: string): StreamableHTTPClientTransport {
+  return new StreamableHTTPClientTransport(new URL(url), { fetch: benchFetch });
+}
+
 async function connect(transport: Transport): Promise<Client> {
   const client = new Client({ name: 'bench', version: '1.0.0' });
   await client.connect(transport);
@@ -58,10 +72,10 @@ export async function start(name: ScenarioName): Promise<Running> {
       return startTunnel(name.slice('tunnel-'.length));
     case 'supergateway-streamable-http':
       return startSupergateway(['--outputTransport', 'streamableHttp', '--stateful'], (port) =>
-        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)),
+        httpClientTransport(`http://127.0.0.1:${port}/mcp`),
       );
     case 'supergateway-sse':
-      return startSupergateway(['--outputTransport', 'sse'], (port) => new SSEClientTransport(new URL(`http://127.0.0.1:${port}/sse`)));
+      return startSupergateway(['--outputTransport', 'sse'], (port) => new SSEClientTransport(new URL(`http://127.0.0.1:${port}/sse`), { fetch: benchFetch }));
   }
 }
 
@@ -70,9 +84,11 @@ export async function start(name: ScenarioName): Promise<Running> {
  * one transport + server-everything. A client that exits early (transport not built,
  * refused) makes the scenario unavailable with its stderr as the reason.
  */
-async function startTunnel(transport: string, extraClientArgs: string[] = []): Promise<Running> {
-  const gw = await startGateway(['--no-auth']);
-  const tunnel = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', SERVER_NAME, '--transport', transport, ...extraClientArgs]);
+async function startTunnel(transport: string): Promise<Running> {
+  // Experiment knob: V8 flags for our two processes only (e.g. --max-semi-space-size=1).
+  const env = process.env.BENCH_OURS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS } : {};
+  const gw = await startGateway(['--no-auth'], env);
+  const tunnel = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', SERVER_NAME, '--transport', transport], env);
   const stop = async (): Promise<void> => {
     await tunnel.stop();
     await gw.stop();
@@ -84,7 +100,7 @@ async function startTunnel(transport: string, extraClientArgs: string[] = []): P
         throw new Error(`tunnel client exited (${r.code ?? r.signal}): ${lastLine(tunnel.stderr())}`);
       }),
     ]);
-    const client = await connectMcp(gw.url, SERVER_NAME, undefined, 'bench');
+    const client = await connect(httpClientTransport(`${gw.url}/servers/${SERVER_NAME}/mcp`));
     return {
       client,
       roots: [gw.proc.pid!, tunnel.proc.pid!],
@@ -153,4 +169,3 @@ export function lastLine(text: string): string {
   return (/"msg":"([^"]*)"/.exec(why)?.[1] ?? why).trim().slice(0, 300);
 }
 
-export { startTunnel, SERVER_NAME };

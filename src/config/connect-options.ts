@@ -68,7 +68,7 @@ export interface ResolveInput {
 export function resolveConnectOptions(input: ResolveInput): { options: ConnectOptions; warnings: string[] } {
   const src = new OptionSources(input);
   const S = CONNECT_SPECS;
-  if (input.file && input.file.data.servers !== undefined) {
+  if (input.file && input.file.data.servers !== undefined && input.file.data.servers !== null) {
     // Multi-server files go through resolveServerList (server-list.ts), which calls back here per entry.
     throw new ConfigError(`config file ${input.file.path} has a servers: list; resolve it with resolveServerList`);
   }

@@ -237,12 +237,18 @@ export class TunnelSession implements TunnelPort {
       this.serverDown = `local server restarting${why}`;
       this.log.warn({ event: 'server_unavailable', reason: env.reason }, `server ${this.serverName} is unavailable${why}`);
     } else if (env.available === true) {
+      const wasDown = this.serverDown !== undefined;
       this.serverDown = undefined;
       const s = env.server as Partial<InitializeResultLike> | undefined;
       if (this.readiness.state === 'ready' && s && typeof s.protocolVersion === 'string' && typeof s.serverInfo?.name === 'string') {
         const result: InitializeResultLike = { protocolVersion: s.protocolVersion, serverInfo: s.serverInfo, capabilities: s.capabilities ?? {} };
         if (typeof s.instructions === 'string') result.instructions = s.instructions;
         this.readiness = { state: 'ready', result };
+        // A new process may list other tools, resources or prompts: let MCP clients that can refresh do so.
+        for (const kind of wasDown ? ['tools', 'resources', 'prompts'] : []) {
+          const cap = result.capabilities[kind] as { listChanged?: unknown } | undefined;
+          if (cap?.listChanged === true) this.o.hooks.onPayload(this, { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
+        }
       }
       this.log.info({ event: 'server_available' }, `server ${this.serverName} is available again`);
     }

@@ -78,16 +78,24 @@ export class NetworkPath {
     this.proxy = o.dispatcher ? undefined : resolveProxy(o.gateway, o.proxy, o.env ?? process.env);
   }
 
-  /** Ways to cross the network, best first. */
-  modes(): ProxyMode[] {
+  /**
+   * Ways to cross the network, best first. `fresh` ignores an earlier CONNECT refusal:
+   * for the background re-probe, since proxy policies change.
+   */
+  modes(fresh = false): ProxyMode[] {
     if (!this.proxy) return ['direct'];
     if (this.secure) return ['connect'];
-    return this.connectRefused ? ['forward'] : ['connect', 'forward'];
+    return this.connectRefused && !fresh ? ['forward'] : ['connect', 'forward'];
   }
 
-  /** The proxy refused CONNECT: use forwarding from now on (http:// gateways only). */
+  /** The proxy refused CONNECT: use forwarding from now on (http:// gateways only)... */
   markConnectRefused(): void {
     this.connectRefused = true;
+  }
+
+  /** ...until CONNECT is seen working again, or everything failed and we start over. */
+  clearConnectRefused(): void {
+    this.connectRefused = false;
   }
 
   /** Short description for logs: "direct", "via proxy http://***@p:3128 (CONNECT)". */

@@ -129,8 +129,10 @@ export class TransportNegotiator {
           continue;
         }
         if (ladder.length === 1) throw err;
-        // Nothing from the remembered rung down works: start from the top next time.
+        // Nothing from the remembered rung down works: start from the top next time, and
+        // give CONNECT another chance (proxy policies change).
         this.current = undefined;
+        this.network.clearConnectRefused();
         throw new TransportError(`no transport gets through to the gateway (${reasons.join('; ')})`, {
           code: 'ERR_TRANSPORT_BLOCKED',
           origin: 'network',
@@ -143,7 +145,7 @@ export class TransportNegotiator {
 
   /** One transport kind over each proxy mode in turn. */
   private async openKind(kind: TransportKind, prepare: (t: Transport) => void, probe: boolean): Promise<Transport> {
-    const modes = this.network.modes();
+    const modes = this.network.modes(probe);
     for (let i = 0; ; i++) {
       const mode = modes[i]!;
       const t = this.create(kind, mode);
@@ -152,6 +154,7 @@ export class TransportNegotiator {
       try {
         await t.start();
         gate.started();
+        if (mode === 'connect') this.network.clearConnectRefused();
         return t;
       } catch (err) {
         gate.failed();

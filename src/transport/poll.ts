@@ -162,9 +162,10 @@ export class PollTransport implements Transport {
       } catch (e) {
         if (this.state !== 'open') return;
         err = e instanceof TransportError ? e : refusalFromError(e, ctx);
-        // An idle-killing proxy cuts polls that wait longer than it allows: ask for less.
+        // An idle-killing proxy cuts every poll that waits longer than it allows: after a
+        // second cut in a row before the wait was up, ask for less (one blip is no pattern).
         const lasted = Math.floor((Date.now() - began) / 1000);
-        if (lasted >= 1 && lasted < this.waitS) this.waitS = Math.max(1, Math.floor(lasted * 0.8));
+        if (failures >= 1 && lasted >= 1 && lasted < this.waitS) this.waitS = Math.max(1, Math.floor(lasted * 0.8));
       }
       failures++;
       if (failures > MAX_POLL_RETRIES) {

@@ -10,9 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mintToken } from '../../src/gateway/auth.js';
+import { startSquid, stopAllSquids } from '../helpers/squid.js';
 import { makeTlsMaterial, type TlsMaterial } from '../helpers/tls-material.js';
 import { connectMcpTls, eventsNamed, exitCode, startTunnel, waitForServerTls, type TestTls } from '../helpers/network-rig.js';
-import { firstText, startGateway, stopAll } from '../helpers/system.js';
+import { firstText, startGateway, stopAll, waitFor } from '../helpers/system.js';
+
+const waitForLog = (pred: () => boolean): Promise<boolean> => waitFor(pred, 'a line in squid access.log', 10_000);
 
 const SECRET = 'networks-tls-secret-0123456789abcdef';
 
@@ -25,7 +28,10 @@ describe('TLS to the gateway with a private CA', () => {
     tls = makeTlsMaterial(dir);
     token = await mintToken({ username: 'tess', secret: SECRET });
   });
-  afterEach(stopAll);
+  afterEach(async () => {
+    await stopAll();
+    await stopAllSquids();
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const serverArgs = (): string[] => ['--jwt-secret', SECRET, '--tls-cert', tls.serverCert, '--tls-key', tls.serverKey];
@@ -73,5 +79,20 @@ describe('TLS to the gateway with a private CA', () => {
     assert.notEqual(code, 0, client.stderr());
     assert.match(client.stderr(), /--cert/);
     assert.deepEqual(eventsNamed(client, 'transport_fallback'), []);
+  });
+
+  test('https gateway through an authenticating squid named in HTTPS_PROXY (CONNECT + TLS inside)', async () => {
+    const gw = await startGateway(serverArgs());
+    const squid = await startSquid({ auth: { user: 'pat', password: 'p@ss' } });
+    const client = startTunnel(gw.url, token, ['--ca-file', tls.ca], { HTTPS_PROXY: `http://pat:p%40ss@127.0.0.1:${squid.port}` });
+    const entry = await waitForServerTls(gw.url, token, { ca: tls.ca });
+    assert.equal(entry.transport, 'ws');
+    await echoWorks(gw.url, { ca: tls.ca });
+    assert.ok(!client.stderr().includes('p@ss') && !client.stderr().includes('p%40ss'), 'the proxy password is never printed');
+    await client.stop();
+    assert.ok(
+      await waitForLog(() => squid.accessLog().some((l) => l.includes(`CONNECT 127.0.0.1:${gw.port} pat `))),
+      'the tunnel went through squid as user pat',
+    );
   });
 });

@@ -207,7 +207,10 @@ describe('restrictive networks (real squid / nginx)', () => {
     );
     const progress = async (n: number, what: string): Promise<void> => {
       const target = answered + n;
-      await waitFor(() => answered >= target, what, 30_000);
+      await waitFor(() => {
+        if (client.proc.exitCode !== null) throw new Error(`the client exited (${client.proc.exitCode}) waiting for ${what}`);
+        return answered >= target;
+      }, what, 30_000);
     };
     try {
       await progress(30, 'calls over ws');

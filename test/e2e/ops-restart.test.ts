@@ -6,10 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectMcp, fixture, listServers, spawnBin, startGateway, stopAll, waitFor, waitForServer, type GatewayProc, type Proc } from '../helpers/system.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { connectMcp, EVERYTHING, firstText, fixture, listServers, restartGateway, spawnBin, startGateway, stopAll, waitFor, waitForServer, type GatewayProc, type Proc } from '../helpers/system.js';
 
 type Entry = { name: string; sessionId: string; available?: boolean };
 
@@ -69,6 +71,57 @@ describe('--restart on-failure with a crashing local server', () => {
     await Promise.all([mcp.close(), fresh.close()]);
     assert.match(client.stderr(), /child_restarted/);
     assert.equal(client.proc.exitCode, null, 'the client is still running');
+  });
+
+  test('server-everything killed: restarted, connected MCP clients hear tools/list_changed and call again', async () => {
+    const c = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', 'everything', '--restart', 'on-failure']);
+    const before = await waitForServer(gw.url, undefined, 'everything');
+    const mcp = await connectMcp(gw.url, 'everything');
+    assert.equal(firstText(await mcp.callTool({ name: 'echo', arguments: { message: 'one' } })), 'Echo: one');
+    let changed = 0;
+    mcp.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changed++;
+    });
+    const child = Number(execFileSync('pgrep', ['-P', String(c.proc.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    assert.ok(child > 0, 'the local server is a child of the client');
+    process.kill(child, 'SIGKILL');
+    await waitFor(() => changed > 0, 'notifications/tools/list_changed after the restart');
+    const after = await waitForServer(gw.url, undefined, 'everything', (s) => (s as Entry).available === true);
+    assert.equal(after.sessionId, before.sessionId);
+    assert.equal(firstText(await mcp.callTool({ name: 'echo', arguments: { message: 'two' } })), 'Echo: two');
+    await mcp.close();
+    assert.equal(c.proc.exitCode, null);
+  });
+
+  test('a reconnect while the child is down: the new gateway session hears server_status again', async () => {
+    const gw2 = await startGateway(['--no-auth']);
+    const hold2 = join(dir, 'hold2');
+    const c = spawnBin([
+      '--local-stdio', `node ${fixture('crash-server.mjs')} --hold-while ${hold2}`,
+      '--gateway', gw2.url, '--name', 'reconnecting', '--restart', 'on-failure', '--reconnect-delay', '0.1',
+    ]);
+    await waitForServer(gw2.url, undefined, 'reconnecting');
+    writeFileSync(hold2, '');
+    const mcp = await connectMcp(gw2.url, 'reconnecting');
+    await assert.rejects(mcp.callTool({ name: 'crash', arguments: {} }));
+    await waitFor(async () => ((await listServers(gw2.url)) as Entry[]).some((s) => s.name === 'reconnecting' && s.available === false), 'down on the first gateway');
+    // The gateway dies; a new one on the same port knows nothing: the client registers a fresh
+    // session (whose register says "available") and must then say the child is down.
+    await mcp.close().catch(() => undefined);
+    await gw2.stop('SIGKILL');
+    const gw3 = await restartGateway(gw2.port, ['--no-auth']);
+    const fresh = await waitFor(
+      async () => ((await listServers(gw3.url)) as Entry[]).find((s) => s.name === 'reconnecting' && s.available === false),
+      'the new gateway to report the server unavailable',
+    );
+    const mcp3 = await connectMcp(gw3.url, 'reconnecting', undefined, 'after-reconnect');
+    await assert.rejects(mcp3.listTools(), /local server restarting/);
+    rmSync(hold2);
+    const up = await waitForServer(gw3.url, undefined, 'reconnecting', (s) => (s as Entry).available === true);
+    assert.equal(up.sessionId, fresh.sessionId, 'same (fresh) session, no further reconnect');
+    assert.deepEqual((await mcp3.listTools()).tools.map((t) => t.name), ['crash']);
+    await mcp3.close();
+    assert.equal(c.proc.exitCode, null);
   });
 
   test('the restart budget ends it: after --restart-max restarts the client exits with status 5', async () => {

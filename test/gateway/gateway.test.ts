@@ -184,9 +184,10 @@ test('MCP endpoint: unknown server 404, unknown session 404, non-initialize with
   });
 });
 
-test('gateway TLS options are refused clearly until supported', async () => {
+// HTTPS itself is covered by tls.test.ts.
+test('gateway TLS files that cannot be read are a clear ConfigError', async () => {
   await assert.rejects(
     startGateway({ ...GATEWAY_DEFAULTS, port: 0, jwtSecret: 's', tlsCert: 'cert.pem', tlsKey: 'key.pem' }, silentLogger),
-    (err: unknown) => err instanceof ConfigError && /not yet supported/.test(err.message),
+    (err: unknown) => err instanceof ConfigError && /--tls-cert/.test(err.message) && /cert\.pem/.test(err.message),
   );
 });

@@ -10,7 +10,7 @@
  * Started with `daemon off`, stopped by PID: SIGTERM (fast shutdown), then SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './squid.js';
@@ -135,6 +135,7 @@ export async function startNginx(upstreamPort: number, setup: NginxSetup): Promi
           await exited;
           clearTimeout(t);
         }
+        rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;
     },

@@ -27,7 +27,7 @@ export interface Squid {
   dir: string;
   /** Lines of the access log written so far. */
   accessLog(): string[];
-  /** Stop this squid (SIGTERM, then SIGKILL after a bound). Safe to call twice. */
+  /** Stop this squid (SIGTERM, then SIGKILL after a bound) and remove its dir. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -70,7 +70,8 @@ function squidConf(dir: string, port: number, s: SquidScenario): string {
     'logfile_rotate 0',
     'cache deny all',
     'pinger_enable off',
-    'shutdown_lifetime 1 second',
+    // Active connections are cut at once on SIGTERM: a restart is a policy change mid-session.
+    'shutdown_lifetime 0 seconds',
     // Without these, squid's DNS socket binds 0.0.0.0; we only ever talk to 127.0.0.1.
     'dns_nameservers 127.0.0.1',
     'udp_incoming_address 127.0.0.1',
@@ -142,11 +143,12 @@ export async function startSquid(scenario: SquidScenario = {}, port?: number): P
         started.delete(squid);
         if (proc.exitCode === null && proc.signalCode === null) {
           proc.kill('SIGTERM');
-          // shutdown_lifetime is 1 s; give it a few more before forcing.
+          // squid takes ~2 s to exit even with shutdown_lifetime 0; give it more before forcing.
           const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
           await exited;
           clearTimeout(t);
         }
+        rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;
     },
@@ -182,9 +184,4 @@ export async function restartSquid(old: Squid, scenario: SquidScenario): Promise
 /** Stop every squid started by this process (afterEach). */
 export async function stopAllSquids(): Promise<void> {
   await Promise.all([...started].map((s) => s.stop()));
-}
-
-/** Remove a squid's temp dir (after stop; keeps it when `keep` is set, for post-mortems). */
-export function removeSquidDir(s: Squid): void {
-  rmSync(s.dir, { recursive: true, force: true });
 }

@@ -19,7 +19,10 @@ import { ECHO_SERVER } from '../helpers/gateway-harness.js';
 import { waitFor } from '../helpers/system.js';
 
 export interface GatewayProbe {
-  /** Every request path (with query) that reached the gateway, upgrades included. */
+  /**
+   * Every request that reached the gateway, upgrades included: `METHOD path?query`, plus
+   * ` last-event-id=N` when that header was sent.
+   */
   paths: string[];
   /** Answer WebSocket upgrades with 426 instead of passing them to the gateway. */
   blockUpgrades: boolean;
@@ -27,7 +30,10 @@ export interface GatewayProbe {
 
 export function instrumentGateway(server: http.Server): GatewayProbe {
   const probe: GatewayProbe = { paths: [], blockUpgrades: false };
-  server.prependListener('request', (req: http.IncomingMessage) => probe.paths.push(`${req.method} ${req.url}`));
+  server.prependListener('request', (req: http.IncomingMessage) => {
+    const id = req.headers['last-event-id'];
+    probe.paths.push(`${req.method} ${req.url}${id === undefined ? '' : ` last-event-id=${String(id)}`}`);
+  });
   const upgrade = server.listeners('upgrade') as Array<(req: http.IncomingMessage, socket: Duplex, head: Buffer) => void>;
   server.removeAllListeners('upgrade');
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -28,7 +28,6 @@ export function serveSseStream(link: HttpLink, res: ServerResponse, lastEventId:
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
     'X-Accel-Buffering': 'no',
-    Connection: 'keep-alive',
   });
   res.flushHeaders();
   res.socket?.setNoDelay(true);
