@@ -23,8 +23,8 @@ async function gateway(): Promise<{ gw: GatewayProc; token: string }> {
   return { gw: await startGateway(['--jwt-secret', SECRET]), token };
 }
 
-async function echo(mcp: Client, message: string): Promise<void> {
-  assert.equal(firstText(await mcp.callTool({ name: 'echo', arguments: { message } })), `Echo: ${message}`);
+async function echo(mcp: Client, message: string, timeout = 60_000): Promise<void> {
+  assert.equal(firstText(await mcp.callTool({ name: 'echo', arguments: { message } }, undefined, { timeout })), `Echo: ${message}`);
 }
 
 /** A handful of concurrent calls, each checked against its own message. */
@@ -197,10 +197,11 @@ describe('restrictive networks (real squid / nginx)', () => {
 
     let answered = 0;
     let stop = false;
+    let stage = 'ws';
     const load = Promise.all(
       clients.map(async (mcp, c) => {
         for (let k = 0; k < 5000 && !stop; k++) {
-          await echo(mcp, `c${c}-k${k}`);
+          await echo(mcp, `c${c}-k${k}`, 30_000);
           answered++;
         }
       }),
@@ -214,16 +215,18 @@ describe('restrictive networks (real squid / nginx)', () => {
     };
     try {
       await progress(30, 'calls over ws');
+      stage = 'CONNECT denied';
       squid = await restartSquid(squid, { connect: false });
       await serverUp(gw.url, token, client, (s) => s.transport === 'sse');
       await progress(30, 'calls over sse');
+      stage = 'CONNECT allowed again';
       squid = await restartSquid(squid, { connect: true });
       await serverUp(gw.url, token, client, (s) => s.transport === 'ws');
       await progress(30, 'calls after moving back to ws');
     } finally {
       stop = true;
       await load.catch((err: Error) => {
-        throw new Error(`${err.message} (after ${answered} answers); client log:\n${logDigest(client, 60)}`);
+        throw new Error(`${err.message} (stage: ${stage}, after ${answered} answers); client log:\n${logDigest(client, 60)}`);
       });
     }
     assert.deepEqual(protocolErrors, [], 'no unknown or duplicate responses');

@@ -2,6 +2,7 @@
  * The gateway's `sse` and `poll` tunnel transports (protocol.md §4.1), driven by a
  * hand-made client (undici fetch + eventsource-parser) against a real gateway on
  * 127.0.0.1, with the real MCP SDK Client calling through /servers/{name}/mcp.
+ * Units of the link itself (replay buffer, timers): http-link.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,6 @@ import { fetch } from 'undici';
 import { HttpTunnelPeer } from '../helpers/gateway-http-peer.js';
 import { ECHO_SERVER, registeredPeer, T, waitForSession, withHarness, type Harness } from '../helpers/gateway-harness.js';
 import type { Frame } from '../helpers/gateway-fake-peer.js';
-import { FakeClock } from '../protocol/fake-clock.js';
-import { EventBuffer, HttpLink, LINGER_MS, REPLAY_BUFFER_BYTES, UNATTENDED_LINK_MS, type Downstream } from '../../src/gateway/links/http-link.js';
-import { MAX_POLL_WAIT_S, parsePollQuery } from '../../src/gateway/links/poll-endpoint.js';
 
 async function ssePeer(h: Harness, user = 'alice'): Promise<{ peer: HttpTunnelPeer; ack: Frame; token: string }> {
   const token = await h.token(user);
@@ -253,72 +251,4 @@ test('sse: `: keepalive` comments every gateway keepalive', T, async () => {
     },
     { keepalive: 0.05 },
   );
-});
-
-// ---- units: the replay buffer, the link's timers, the poll query ----
-
-test('EventBuffer: ids grow by one, overflow drops the oldest, ack drops up to `after`, stale ids are gone', () => {
-  const b = new EventBuffer(100);
-  const big = 'x'.repeat(40);
-  for (let i = 0; i < 3; i++) b.append(big);
-  assert.equal(b.last, 3);
-  assert.equal(b.size, 80, 'the first frame was dropped to stay within 100 bytes');
-  assert.equal(b.after(0).kind, 'gone');
-  assert.deepEqual((b.after(1) as { events: { id: number }[] }).events.map((e) => e.id), [2, 3]);
-  assert.equal(b.after(4).kind, 'gone', 'an id never sent');
-  b.ackThrough(2);
-  assert.deepEqual((b.after(2) as { events: { id: number }[] }).events.map((e) => e.id), [3]);
-  assert.equal(b.after(1).kind, 'gone', 'acknowledged frames are gone');
-  const huge = b.append('y'.repeat(500));
-  assert.deepEqual((b.after(3) as { events: unknown[] }).events, [huge], 'a frame over the bound is still kept until fetched');
-  assert.equal(REPLAY_BUFFER_BYTES, 1024 * 1024);
-});
-
-test('HttpLink: closed after UNATTENDED_LINK_MS with no stream, poll or POST; forgotten LINGER_MS later', () => {
-  const clock = new FakeClock();
-  let gone = false;
-  const link = new HttpLink({ kind: 'poll', owner: 'alice', clock, now: () => clock.now, onGone: () => (gone = true) });
-  const closes: string[] = [];
-  link.onclose = (info) => closes.push(info.reason);
-  clock.advance(UNATTENDED_LINK_MS / 2);
-  link.touch(); // a POST
-  clock.advance(UNATTENDED_LINK_MS / 2 + 1);
-  assert.deepEqual(closes, [], 'a request restarts the allowance');
-  const held: Downstream = { push: () => true, end: () => {} };
-  const detach = link.attach(held);
-  clock.advance(UNATTENDED_LINK_MS * 3);
-  assert.deepEqual(closes, [], 'an attached stream or poll keeps the link');
-  detach();
-  clock.advance(UNATTENDED_LINK_MS);
-  assert.equal(closes.length, 1);
-  assert.match(closes[0]!, /abandoned/);
-  assert.equal(link.send('{}'), false, 'nothing is sent on a closed link');
-  assert.equal(gone, false);
-  clock.advance(LINGER_MS);
-  assert.equal(gone, true);
-});
-
-test('HttpLink: a new downstream replaces the old one; frames go to the current one; close ends it', () => {
-  const link = new HttpLink({ kind: 'sse', owner: 'alice', clock: new FakeClock() });
-  const log: string[] = [];
-  const d = (name: string): Downstream => ({ push: (ev) => (log.push(`${name}:${ev.id}`), true), end: (why) => log.push(`${name}:${why}`) });
-  link.attach(d('a'));
-  link.send('{"n":1}');
-  link.attach(d('b'));
-  link.send('{"n":2}');
-  link.close('bye');
-  assert.deepEqual(log, ['a:1', 'a:replaced', 'b:2', 'b:closed']);
-  const got: string[] = [];
-  const l2 = new HttpLink({ kind: 'poll', owner: 'alice', clock: new FakeClock() });
-  l2.onmessage = (f) => got.push(f);
-  assert.equal(l2.receive('a\r\n\n  \nb\n'), 2);
-  assert.deepEqual(got, ['a', 'b']);
-});
-
-test('poll query: defaults, `wait` capped at 25 s, bad values rejected', () => {
-  assert.deepEqual(parsePollQuery(new URLSearchParams(''), 15), { after: 0, waitMs: 15_000 });
-  assert.deepEqual(parsePollQuery(new URLSearchParams('after=7&wait=600'), 15), { after: 7, waitMs: MAX_POLL_WAIT_S * 1000 });
-  assert.deepEqual(parsePollQuery(new URLSearchParams('after=7&wait=0.5'), 15), { after: 7, waitMs: 500 });
-  assert.equal(typeof parsePollQuery(new URLSearchParams('after=-1'), 15), 'string');
-  assert.equal(typeof parsePollQuery(new URLSearchParams('wait=soon'), 15), 'string');
 });

@@ -5,7 +5,7 @@
  * SIGKILL. Its access log is a plain file the tests read.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,7 +107,10 @@ export async function startSquid(scenario: SquidScenario = {}, port?: number): P
   const p = port ?? (await freePort());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-squid-'));
   writeFileSync(path.join(dir, 'squid.conf'), squidConf(dir, p, scenario));
-  if (scenario.auth) writeFileSync(path.join(dir, 'htpasswd'), htpasswdLine(scenario.auth.user, scenario.auth.password));
+  if (scenario.auth) {
+    if (!existsSync(NCSA_AUTH)) throw new Error(`${NCSA_AUTH} not found: install squid (make system-deps)`);
+    writeFileSync(path.join(dir, 'htpasswd'), htpasswdLine(scenario.auth.user, scenario.auth.password));
+  }
   writeFileSync(path.join(dir, 'access.log'), '');
   // squid drops to user `proxy` when started as root: its work dir and logs must be its own.
   chmodSync(dir, 0o755);

@@ -43,7 +43,9 @@ export type Replay = { kind: 'ok'; events: LinkEvent[] } | { kind: 'gone'; messa
 
 /** The sent-frames buffer: ids grow by one per frame; the oldest are dropped over the byte bound or on ack. */
 export class EventBuffer {
+  /** events[head..] are held; the dropped prefix is cut off in bulk (an array shift per frame would be O(n)). */
   private events: LinkEvent[] = [];
+  private head = 0;
   private bytes = 0;
   private lastId = 0;
   /** Highest id no longer held (dropped by overflow or acknowledged). */
@@ -64,7 +66,8 @@ export class EventBuffer {
     this.events.push(ev);
     this.bytes += ev.bytes;
     // Keep at least the newest frame, even one larger than the whole bound: it has not been delivered yet.
-    while (this.bytes > this.maxBytes && this.events.length > 1) this.dropOldest();
+    while (this.bytes > this.maxBytes && this.events.length - this.head > 1) this.dropOldest();
+    this.compact();
     return ev;
   }
 
@@ -76,19 +79,29 @@ export class EventBuffer {
     if (after < this.droppedThrough) {
       return { kind: 'gone', message: `event id ${after} is older than the replay buffer (frames up to ${this.droppedThrough} were dropped)` };
     }
-    return { kind: 'ok', events: this.events.filter((e) => e.id > after) };
+    // Ids are contiguous, so the first wanted frame sits at a computable index.
+    const first = this.events.length - (this.lastId - after);
+    return { kind: 'ok', events: this.events.slice(Math.max(first, this.head)) };
   }
 
   /** The client has every frame up to `id`: drop them (poll `after`). */
   ackThrough(id: number): void {
-    while (this.events.length > 0 && this.events[0]!.id <= id) this.dropOldest();
+    while (this.head < this.events.length && this.events[this.head]!.id <= id) this.dropOldest();
     if (id > this.droppedThrough && id <= this.lastId) this.droppedThrough = id;
+    this.compact();
   }
 
   private dropOldest(): void {
-    const ev = this.events.shift()!;
+    const ev = this.events[this.head++]!;
     this.bytes -= ev.bytes;
     this.droppedThrough = ev.id;
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.events.length) {
+      this.events = this.events.slice(this.head);
+      this.head = 0;
+    }
   }
 }
 
