@@ -83,7 +83,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
       metrics,
       metricsAuth: opts.metricsAuth,
       ready: () => lifecycle === 'ready',
-    }));
+    }), log);
   server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
   server.on('clientError', (err, socket) => {
     log.debug({ err }, 'malformed HTTP request');
@@ -125,8 +125,11 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
  * certificates required with `--tls-client-ca`). Everything above only needs 'request'
  * and 'upgrade' events, which both kinds emit, so WebSocket tunnels work over either.
  */
-function createListener(opts: GatewayOptions, handler: RequestListener): Server {
+function createListener(opts: GatewayOptions, handler: RequestListener, log: Logger): Server {
   if (!opts.tlsCert && !opts.tlsKey && !opts.tlsClientCa) return createServer(handler);
+  if (!opts.tlsCert && !opts.tlsKey) {
+    throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: client certificates are only checked over HTTPS');
+  }
   if (!opts.tlsCert || !opts.tlsKey) {
     throw new ConfigError('--tls-cert and --tls-key go together: HTTPS needs both the certificate and its private key');
   }
@@ -137,7 +140,10 @@ function createListener(opts: GatewayOptions, handler: RequestListener): Server 
     // With a client CA, the TLS handshake itself refuses clients without a certificate it
     // signed: they never reach the HTTP layer (nor its Bearer-token check).
     const clientAuth = ca ? { ca, requestCert: true, rejectUnauthorized: true } : {};
-    return createHttpsServer({ cert, key, ...clientAuth }, handler) as unknown as Server;
+    const server = createHttpsServer({ cert, key, ...clientAuth }, handler);
+    // Failed handshakes (no or untrusted client certificate, plain HTTP on the TLS port) never reach HTTP.
+    server.on('tlsClientError', (err) => log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
+    return server;
   } catch (err) {
     throw new ConfigError(`gateway TLS setup failed (check --tls-cert / --tls-key / --tls-client-ca): ${errorMessage(err)}`, { cause: err });
   }

@@ -128,7 +128,7 @@ export class TransportNegotiator {
           this.log.info({ event: 'transport_fallback', from: kind, to: next, reason: errorMessage(err) }, `${errorMessage(err)} → trying ${LABEL[next]}`);
           continue;
         }
-        if (ladder.length === 1) throw err;
+        if (this.opts.mode !== 'auto') throw err;
         // Nothing from the remembered rung down works: start from the top next time, and
         // give CONNECT another chance (proxy policies change).
         this.current = undefined;

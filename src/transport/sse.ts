@@ -15,6 +15,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
 import { TransportError, type ReverseProxyError } from '../errors.js';
+import { FrameDelivery } from './frame-delivery.js';
 import { authHeaders, eventId, linkUrl, refusalContext, type HttpLinkOptions } from './http-link.js';
 import { flatHeaders, PostUplink } from './post-uplink.js';
 import { refusalFromError, refusalFromStatus } from './refusal.js';
@@ -48,6 +49,7 @@ export class SseTransport implements Transport {
   private generation = 0;
   private streamAbort: AbortController | undefined;
   private uplink: PostUplink | undefined;
+  private readonly inbound = new FrameDelivery((frame) => this.onmessage?.(frame));
 
   constructor(opts: HttpLinkOptions) {
     this.opts = opts;
@@ -168,7 +170,7 @@ export class SseTransport implements Transport {
           if (id > 0 && id <= this.lastEventId) return;
           if (id > 0) this.lastEventId = id;
           this.reopens = 0;
-          this.onmessage?.(ev.data);
+          this.inbound.push(ev.data);
         },
         onError: (err) => end(new TransportError(`SSE stream unreadable (${err.message})`, { origin: 'network' })),
       });
@@ -232,6 +234,7 @@ export class SseTransport implements Transport {
   private finish(info: TransportCloseInfo): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.inbound.end();
     this.onclose?.(info);
   }
 }

@@ -38,10 +38,8 @@ const fallbacks = (p: Proc): string[] => eventsNamed(p, 'transport_fallback').ma
 const gwPath = (gw: GatewayProc, path: string): string => `http://127.0.0.1:${gw.port}${path}`;
 
 describe('restrictive networks (real squid / nginx)', () => {
-  afterEach(async () => {
-    await stopAll();
-    await Promise.all([stopAllSquids(), stopAllNginx()]);
-  });
+  // squid takes ~2 s to exit: stop everything at once.
+  afterEach(() => Promise.all([stopAll(), stopAllSquids(), stopAllNginx()]));
 
   test('squid allowing CONNECT: WebSocket through the tunnel', async () => {
     const { gw, token } = await gateway();
@@ -198,6 +196,7 @@ describe('restrictive networks (real squid / nginx)', () => {
     let answered = 0;
     let stop = false;
     let stage = 'ws';
+    let loadError: Error | undefined;
     const load = Promise.all(
       clients.map(async (mcp, c) => {
         for (let k = 0; k < 5000 && !stop; k++) {
@@ -205,10 +204,14 @@ describe('restrictive networks (real squid / nginx)', () => {
           answered++;
         }
       }),
-    );
+    ).catch((err: Error) => {
+      // Kept, not left unhandled while the stages below are still waiting.
+      loadError ??= new Error(`${err.message} (stage: ${stage}, after ${answered} answers); client log:\n${logDigest(client, 60)}`);
+    });
     const progress = async (n: number, what: string): Promise<void> => {
       const target = answered + n;
       await waitFor(() => {
+        if (loadError) throw loadError;
         if (client.proc.exitCode !== null) throw new Error(`the client exited (${client.proc.exitCode}) waiting for ${what}`);
         return answered >= target;
       }, what, 30_000);
@@ -225,10 +228,9 @@ describe('restrictive networks (real squid / nginx)', () => {
       await progress(30, 'calls after moving back to ws');
     } finally {
       stop = true;
-      await load.catch((err: Error) => {
-        throw new Error(`${err.message} (stage: ${stage}, after ${answered} answers); client log:\n${logDigest(client, 60)}`);
-      });
+      await load;
     }
+    if (loadError) throw loadError;
     assert.deepEqual(protocolErrors, [], 'no unknown or duplicate responses');
     const kinds = eventsNamed(client, 'connected').map((e) => `${String(e.transport)}${e.resumed === true ? '+resumed' : ''}`);
     assert.equal(kinds[0], 'ws');

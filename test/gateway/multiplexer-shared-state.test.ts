@@ -142,3 +142,19 @@ test('every relayed request reports one outcome', async () => {
   await flush();
   assert.equal(a.messages.at(-1).error.code, RpcErrorCode.TunnelUnavailable);
 });
+
+test('client notifications/roots/list_changed goes upstream; roots/list and elicitation need their capability', async () => {
+  const { mux, tunnel, a, b, c } = setup();
+  mux.fromClient(c.id, { jsonrpc: '2.0', method: 'notifications/roots/list_changed' });
+  assert.deepEqual(tunnel.pushed.at(-1), { jsonrpc: '2.0', method: 'notifications/roots/list_changed' });
+  await settled(a, b, c);
+  // Nobody declared roots or elicitation (a and b declared sampling only): error at once.
+  mux.fromServer(tunnel, { jsonrpc: '2.0', id: 'r1', method: 'roots/list' });
+  mux.fromServer(tunnel, { jsonrpc: '2.0', id: 'e1', method: 'elicitation/create', params: {} });
+  assert.deepEqual(tunnel.pushed.slice(-2).map((m) => [m.id, m.error?.code, m.error?.message]), [
+    ['r1', RpcErrorCode.MethodNotFound, 'no connected MCP client supports roots'],
+    ['e1', RpcErrorCode.MethodNotFound, 'no connected MCP client supports elicitation'],
+  ]);
+  await flush();
+  assert.equal(a.received.length + b.received.length + c.received.length, 0);
+});
