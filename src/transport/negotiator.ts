@@ -22,7 +22,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TransportMode } from '../config/types.js';
 import { errorMessage, TransportError } from '../errors.js';
 import { NetworkPath, type ProxyMode } from '../net/dispatcher.js';
-import { failureKind, isConnectRefusal } from './refusal.js';
+import { failureKind, isBlockedAfterOpen, isConnectRefusal } from './refusal.js';
 import { PollTransport } from './poll.js';
 import { SseTransport } from './sse.js';
 import { WebSocketTransport } from './websocket.js';
@@ -150,7 +150,7 @@ export class TransportNegotiator {
       const mode = modes[i]!;
       const t = this.create(kind, mode);
       this.log.debug({ event: 'transport_open', transport: kind, path: this.network.describe(mode) }, `opening ${kind} transport ${this.network.describe(mode)}`);
-      const gate = holdCloseDuringStart(t, prepare);
+      const gate = holdCloseDuringStart(t, prepare, (info) => this.closedAfterOpen(kind, info));
       try {
         await t.start();
         gate.started();
@@ -168,6 +168,18 @@ export class TransportNegotiator {
         throw err;
       }
     }
+  }
+
+  /**
+   * A transport that opened can still turn out blocked (an SSE stream whose start got
+   * through a buffering proxy, but nothing after it): step down for the next attempt.
+   */
+  private closedAfterOpen(kind: TransportKind, info: TransportCloseInfo): void {
+    if (this.opts.mode !== 'auto' || this.current !== kind || !info.error || !isBlockedAfterOpen(info.error)) return;
+    const next = LADDER[LADDER.indexOf(kind) + 1];
+    if (!next) return;
+    this.current = next;
+    this.log.info({ event: 'transport_fallback', from: kind, to: next, reason: info.error.message }, `${info.error.message} → trying ${LABEL[next]}`);
   }
 
   private scheduleReprobe(): void {
@@ -221,19 +233,30 @@ export class TransportNegotiator {
  * attempt closes its own transport, and the caller (which waits for *the* transport's
  * close) must not see the close of an attempt that the negotiator moved past.
  */
-function holdCloseDuringStart(t: Transport, prepare: (t: Transport) => void): { started(): void; failed(): void } {
+function holdCloseDuringStart(
+  t: Transport,
+  prepare: (t: Transport) => void,
+  laterClose: (info: TransportCloseInfo) => void,
+): { started(): void; failed(): void } {
   prepare(t);
   const callerClose = t.onclose;
   let starting = true;
   let held: TransportCloseInfo | undefined;
   t.onclose = (info) => {
-    if (starting) held = info;
-    else callerClose?.(info);
+    if (starting) {
+      held = info;
+      return;
+    }
+    laterClose(info);
+    callerClose?.(info);
   };
   return {
     started() {
       starting = false;
-      if (held) callerClose?.(held);
+      if (held) {
+        laterClose(held);
+        callerClose?.(held);
+      }
     },
     failed() {
       starting = false;

@@ -19,6 +19,8 @@ export interface PostUplinkOptions {
   ctx: RefusalContext;
   /** Called once when a POST fails; the owner closes the transport with it. */
   onfatal: (err: ReverseProxyError) => void;
+  /** Called after each POST the gateway accepted. */
+  onposted?: () => void;
   /** Queued bytes above which send() reports congestion. */
   highWaterMark?: number;
 }
@@ -59,6 +61,7 @@ export class PostUplink {
     this.inFlight = this.post(`${batch.join('\n')}\n`).then(
       () => {
         this.inFlight = undefined;
+        this.opts.onposted?.();
         this.pump();
       },
       (err: ReverseProxyError) => {

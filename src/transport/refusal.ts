@@ -149,6 +149,21 @@ export function refusalFromError(err: unknown, ctx: RefusalContext): ReverseProx
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 const connectRefusals = new WeakSet<object>();
+const bufferedPaths = new WeakSet<object>();
+
+/**
+ * Tag an error that ends an *open* transport because the path turns out to block it
+ * (an SSE stream buffered after its first bytes): the negotiator steps down for the next
+ * attempt. Other failures after open (resets, a lost POST) are not evidence of blocking.
+ */
+export function blockedAfterOpen<E extends object>(err: E): E {
+  bufferedPaths.add(err);
+  return err;
+}
+
+export function isBlockedAfterOpen(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && bufferedPaths.has(err);
+}
 
 /** True for "the proxy refused CONNECT" (not 407): forwarding mode may still work. */
 export function isConnectRefusal(err: unknown): boolean {

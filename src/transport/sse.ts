@@ -18,7 +18,7 @@ import { TransportError, type ReverseProxyError } from '../errors.js';
 import { FrameDelivery } from './frame-delivery.js';
 import { authHeaders, eventId, linkUrl, refusalContext, type HttpLinkOptions } from './http-link.js';
 import { flatHeaders, PostUplink } from './post-uplink.js';
-import { refusalFromError, refusalFromStatus } from './refusal.js';
+import { blockedAfterOpen, refusalFromError, refusalFromStatus } from './refusal.js';
 import type { Transport, TransportCloseInfo } from './transport.js';
 
 const MAX_REOPENS = 2;
@@ -48,6 +48,8 @@ export class SseTransport implements Transport {
   /** Each opened stream gets a generation; events of an older one are ignored. */
   private generation = 0;
   private streamAbort: AbortController | undefined;
+  private firstAnswerWatched = false;
+  private firstAnswerTimer: NodeJS.Timeout | undefined;
   private uplink: PostUplink | undefined;
   private readonly inbound = new FrameDelivery((frame) => this.onmessage?.(frame));
 
@@ -79,6 +81,7 @@ export class SseTransport implements Transport {
       dispatcher: this.opts.dispatcher,
       ctx: refusalContext(this.opts, 'SSE link'),
       onfatal: (err) => this.lost(err),
+      onposted: () => this.watchFirstAnswer(),
       ...(this.opts.token ? { token: this.opts.token } : {}),
     });
     this.state = 'open';
@@ -211,6 +214,30 @@ export class SseTransport implements Transport {
     });
   }
 
+  /**
+   * A path may pass the padded start of the stream and then buffer the rest. The first
+   * POST (the `register`) always gets an answer on the stream (register_ack, or an error
+   * frame); if the gateway accepted it and nothing arrives within the open deadline, the
+   * stream is buffered: end with ERR_TRANSPORT_BLOCKED so that the negotiator moves on.
+   */
+  private watchFirstAnswer(): void {
+    if (this.firstAnswerWatched) return;
+    this.firstAnswerWatched = true;
+    if (this.lastEventId > 0) return;
+    this.firstAnswerTimer = setTimeout(() => {
+      if (this.lastEventId > 0) return;
+      this.lost(
+        blockedAfterOpen(
+          new TransportError(
+            `SSE stream blocked (the gateway took our first frame but nothing came back on the stream within ${this.opts.openTimeoutMs} ms: something in the path buffers the event stream)`,
+            { code: 'ERR_TRANSPORT_BLOCKED', origin: 'network' },
+          ),
+        ),
+      );
+    }, this.opts.openTimeoutMs);
+    this.firstAnswerTimer.unref();
+  }
+
   private streamDropped(err: ReverseProxyError): void {
     if (this.state !== 'open') return;
     if (this.reopens >= MAX_REOPENS) {
@@ -234,6 +261,7 @@ export class SseTransport implements Transport {
   private finish(info: TransportCloseInfo): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearTimeout(this.firstAnswerTimer);
     this.inbound.end();
     this.onclose?.(info);
   }

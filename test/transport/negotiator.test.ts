@@ -177,3 +177,27 @@ describe('auto mode', () => {
     }
   });
 });
+
+describe('auto mode, SSE buffered after its start', () => {
+  after(stopAll);
+
+  test('the session event gets through but nothing after it: the tunnel steps down to long-poll', T, async () => {
+    const h = await startHarness();
+    // The gateway's 2 KiB padding comment (2049 bytes) and the session event (~110 bytes)
+    // pass; register_ack, right behind them, does not.
+    const front = await startBufferingFront(h.gw.url, { passFirstBytes: 2200 });
+    try {
+      const token = await h.token('alice');
+      const client = startTunnel(front.url, token, ['--keepalive', '2', '--first-event-timeout', '1']);
+      const entry = await waitForServer(h.gw.url, token, CHATTY_NAME);
+      assert.equal(entry.transport, 'poll', logDigest(client));
+      await echo(h, token, 'after the step down');
+      const steps = eventsNamed(client, 'transport_fallback').map((e) => `${String(e.from)}→${String(e.to)}`);
+      assert.deepEqual(steps, ['ws→sse', 'sse→poll'], logDigest(client));
+      await client.stop();
+    } finally {
+      await front.close();
+      await h.close();
+    }
+  });
+});

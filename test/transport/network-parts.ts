@@ -52,15 +52,40 @@ export interface Front {
   close(): Promise<void>;
 }
 
-export async function startBufferingFront(target: string): Promise<Front> {
+/**
+ * `passFirstBytes`: hand over the first bytes of each response at once and only then
+ * buffer (a scanner that looks at the start of a response before holding the rest): the
+ * gateway's padded SSE start and session event get through, later events do not.
+ */
+export async function startBufferingFront(target: string, opts: { passFirstBytes?: number } = {}): Promise<Front> {
   const t = new URL(target);
   const server = http.createServer((req, res) => {
     const up = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
       (upRes) => {
         const chunks: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => chunks.push(c));
+        let passed = 0;
+        const pass = opts.passFirstBytes ?? 0;
+        if (pass > 0) {
+          const headers = { ...upRes.headers };
+          delete headers['content-length'];
+          res.writeHead(upRes.statusCode ?? 502, headers);
+        }
+        upRes.on('data', (c: Buffer) => {
+          if (passed < pass) {
+            const n = Math.min(pass - passed, c.length);
+            res.write(c.subarray(0, n));
+            passed += n;
+            if (n < c.length) chunks.push(c.subarray(n));
+          } else {
+            chunks.push(c);
+          }
+        });
         upRes.on('end', () => {
+          if (pass > 0) {
+            res.end(Buffer.concat(chunks));
+            return;
+          }
           const headers = { ...upRes.headers };
           delete headers['transfer-encoding'];
           delete headers.connection;

@@ -1,0 +1,31 @@
+/** The gateway's ownership/limits/metrics options: parsing and validation. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveGatewayOptions } from '../../src/config/gateway-options.js';
+import { ConfigError } from '../../src/errors.js';
+
+const env = { JWT_SECRET_KEY: 'a-long-enough-secret-of-at-least-32-bytes' };
+const resolve = (flags: Record<string, unknown>, data?: Record<string, unknown>) =>
+  resolveGatewayOptions({ flags, env, ...(data ? { file: { path: 'gw.yaml', data } } : {}) }).options;
+
+describe('gateway limits options', () => {
+  it('defaults: servers closed, no extra origins, 20 sessions per user, /metrics open', () => {
+    const o = resolve({});
+    assert.deepEqual([o.openServers, o.allowedOrigins, o.maxSessionsPerUser, o.metricsAuth], [false, [], 20, false]);
+  });
+
+  it('reads flags and config-file keys', () => {
+    const o = resolve({ openServers: true, allowedOrigins: 'https://App.example.com, http://localhost:6274,*', maxSessionsPerUser: '3', metricsAuth: true });
+    assert.deepEqual([o.openServers, o.allowedOrigins, o.maxSessionsPerUser, o.metricsAuth], [true, ['https://app.example.com', 'http://localhost:6274', '*'], 3, true]);
+    const f = resolve({}, { open_servers: true, allowed_origins: ['https://a.example'], max_sessions_per_user: 5, metrics_auth: 'yes' });
+    assert.deepEqual([f.openServers, f.allowedOrigins, f.maxSessionsPerUser, f.metricsAuth], [true, ['https://a.example'], 5, true]);
+  });
+
+  it('refuses origins with a path, non-URLs and a zero session budget, naming the flag', () => {
+    for (const bad of ['https://a.example/app', 'a.example', 'null']) {
+      assert.throws(() => resolve({ allowedOrigins: bad }), (err: unknown) => err instanceof ConfigError && /--allowed-origins/.test(err.message) && /not an origin/.test(err.message));
+    }
+    assert.throws(() => resolve({ maxSessionsPerUser: '0' }), (err: unknown) => err instanceof ConfigError && /--max-sessions-per-user/.test(err.message));
+    assert.throws(() => resolve({}, { allowed_origins: 42 }), (err: unknown) => err instanceof ConfigError && /--allowed-origins/.test(err.message));
+  });
+});
