@@ -208,7 +208,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       return { reason: 'stopped' };
     }
 
-    const ack = await this.register(transport, closedP, (h) => (onFrame = h));
+    // Frames that arrive right behind register_ack (a transport may deliver a whole batch
+    // synchronously: the ack plus the gateway's replay) are kept here and fed in below,
+    // after the channel knows whether this is a resume or a fresh session.
+    const early: string[] = [];
+    const ack = await this.register(transport, closedP, (h) => (onFrame = h), early);
     onRegistered();
     this.transport = transport;
     if (this.lastKind && this.lastKind !== transport.kind) {
@@ -240,6 +244,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       lastRx = Date.now();
       this.onFrame(text, transport);
     };
+    for (const text of early.splice(0)) onFrame(text);
     const keepalive = this.opts.keepaliveMs;
     const tick = setInterval(() => {
       const now = Date.now();
@@ -270,6 +275,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     transport: Transport,
     closedP: Promise<TransportCloseInfo>,
     setHandler: (h: (text: string) => void) => void,
+    early: string[],
   ): Promise<RegisterAckEnvelope> {
     const reg: RegisterEnvelope = {
       type: 'register',
@@ -303,6 +309,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         }
         if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
           clearTimeout(timer);
+          setHandler((next) => early.push(next));
           resolve(env as RegisterAckEnvelope);
         } else if (env.type === 'error') {
           clearTimeout(timer);

@@ -106,8 +106,10 @@ export class WebSocketTransport implements Transport {
       };
       const onEarlyClose = (): void => {
         const o = attempt.outcome;
-        if (o.proxyStatus !== undefined || o.error) fail(refusalFromError(o.error, ctx));
+        // An HTTP status that arrived says more than the abort undici records afterwards.
+        if (o.proxyStatus !== undefined) fail(refusalFromError(o.error, ctx));
         else if (o.status !== undefined && o.status !== 101) fail(refusalFromStatus(o.status, o.headers, ctx));
+        else if (o.error) fail(refusalFromError(o.error, ctx));
         else fail(new TransportError('WebSocket connection failed before the handshake completed', { origin: 'network' }));
       };
       ws.addEventListener('open', onOpen);
