@@ -33,7 +33,7 @@ export function endpointUrl(gateway: string, kind: TransportKind | 'base'): stri
     const scheme = base.protocol === 'https:' ? 'wss:' : 'ws:';
     return `${scheme}//${base.host}${prefix}/reverse-proxy/ws`;
   }
-  return `${base.origin}${prefix}/reverse-proxy/sse`;
+  return `${base.origin}${prefix}/reverse-proxy/${kind}`;
 }
 
 /** `scheme://user:pass@host` → `scheme://***:***@host`; anything unparsable is returned masked. */
