@@ -23,7 +23,7 @@ export interface BenchConfig {
 
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
-  const common = { concurrency: 32, rawWindow: 1000, replayFrames: 10_000, reconnectDelayS: 0.25, resumeRounds: env.BENCH_FULL === '1' ? 15 : 7, only };
+  const common = { concurrency: 32, rawWindow: 1000, replayFrames: 10_000, reconnectDelayS: 0.25, resumeRounds: env.BENCH_FULL === '1' ? 15 : env.BENCH_QUICK === '1' ? 3 : 7, only };
   if (env.BENCH_QUICK === '1') {
     return { ...common, mode: 'quick', repeats: 1, warmupCalls: 50, seqCalls: 100, concCalls: 320, rawFrames: 5_000 };
   }
