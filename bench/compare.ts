@@ -1,7 +1,11 @@
 /**
- * One scenario from start to stop: warm up, then `repeats` × (sequential latency,
- * throughput at concurrency 32), RSS of the bridge sampled all along; medians reported.
- * A scenario that cannot start or fails mid-way is reported "unavailable: <reason>".
+ * The scenario comparison, in rounds: each round starts every scenario afresh, warms it
+ * up, measures sequential latency and throughput at concurrency 32 once, reads the bridge's
+ * RSS and CPU, and stops it; then the next scenario. Rounds *interleave* the scenarios
+ * (round 1 of all, then round 2 of all, ...) so that a burst of load from something else on
+ * the machine hits every scenario alike instead of one scenario's three repeats; the
+ * reported figures are the medians over the rounds. A scenario that cannot start or fails
+ * is reported "unavailable: <reason>" and skipped in later rounds.
  */
 import assert from 'node:assert/strict';
 import { firstText } from '../test/helpers/system.js';
@@ -11,23 +15,36 @@ import { cpuPerCall, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { sampleRss } from './rss.js';
 import { SERVER_CMD, start, type ScenarioName } from './scenarios.js';
 
+export interface RoundResult {
+  p50_ms: number;
+  p99_ms: number;
+  seq_rps: number;
+  conc_rps: number;
+  hwmMb: number | null;
+  sampledPeakMb: number | null;
+  counted: string[];
+  cpu: CpuSnapshot;
+}
+
 export interface ScenarioResult {
   p50_ms: number;
   p99_ms: number;
   seq_rps: number;
   conc_rps: number;
-  /** Sum of VmHWM of the bridge processes (see rss.ts); null when there is no bridge. */
+  /** Highest (over rounds) sum of VmHWM of the bridge processes (see rss.ts); null without a bridge. */
   rss_mb: number | null;
   rss_sampled_peak_mb: number | null;
   rss_counted: string[];
-  /** CPU milliseconds per call (all measured calls, sequential and concurrent) in each group. */
+  /** CPU milliseconds per measured call in each group (median over rounds). */
   cpu_ms_per_call: CpuSnapshot;
   runs: Array<{ p50_ms: number; p99_ms: number; seq_rps: number; conc_rps: number }>;
 }
 
-export type ScenarioOutcome = ScenarioResult | { unavailable: string };
+export type Unavailable = { unavailable: string };
+export type ScenarioOutcome = ScenarioResult | Unavailable;
 
-export async function runScenario(name: ScenarioName, cfg: BenchConfig): Promise<ScenarioOutcome> {
+/** One round of one scenario: start, warm up, measure, stop. */
+export async function measureRound(name: ScenarioName, cfg: BenchConfig): Promise<RoundResult | Unavailable> {
   let running;
   try {
     running = await withDeadline(start(name), 60_000, `starting ${name}`);
@@ -42,44 +59,59 @@ export async function runScenario(name: ScenarioName, cfg: BenchConfig): Promise
   try {
     // Correctness first: the echo must really go through.
     assert.equal(firstText(await client.callTool({ name: 'echo', arguments: { message: 'bench' } })), 'Echo: bench');
-    const budget = 120_000 + (cfg.seqCalls + cfg.concCalls) * cfg.repeats * 20;
-    let cpu: CpuSnapshot | undefined;
-    const runs = await withDeadline(
-      (async () => {
+    const budget = 120_000 + (cfg.warmupCalls * 2 + cfg.seqCalls + cfg.concCalls) * 20;
+    return await withDeadline(
+      (async (): Promise<RoundResult> => {
         await sequential(call, cfg.warmupCalls);
         await concurrent(call, cfg.warmupCalls, cfg.concurrency);
         const before = cpuSnapshot(running.roots, SERVER_CMD);
-        const out: ScenarioResult['runs'] = [];
-        for (let r = 0; r < cfg.repeats; r++) {
-          const seq = await sequential(call, cfg.seqCalls);
-          const conc_rps = await concurrent(call, cfg.concCalls, cfg.concurrency);
-          out.push({ ...seq, conc_rps });
-        }
-        cpu = cpuPerCall(before, cpuSnapshot(running.roots, SERVER_CMD), cfg.repeats * (cfg.seqCalls + cfg.concCalls));
-        return out;
+        const seq = await sequential(call, cfg.seqCalls);
+        const conc_rps = await concurrent(call, cfg.concCalls, cfg.concurrency);
+        const cpu = cpuPerCall(before, cpuSnapshot(running.roots, SERVER_CMD), cfg.seqCalls + cfg.concCalls);
+        const reading = rss.stop();
+        const bridge = running.roots.length > 0;
+        return {
+          ...seq,
+          conc_rps,
+          hwmMb: bridge ? reading.hwmMb : null,
+          sampledPeakMb: bridge ? reading.sampledPeakMb : null,
+          counted: reading.counted.map((p) => shortCmd(p.cmd)),
+          cpu,
+        };
       })(),
       budget,
       `measuring ${name}`,
     );
-    const reading = rss.stop();
-    const hasBridge = running.roots.length > 0;
-    return {
-      p50_ms: round(median(runs.map((r) => r.p50_ms)), 3),
-      p99_ms: round(median(runs.map((r) => r.p99_ms)), 3),
-      seq_rps: round(median(runs.map((r) => r.seq_rps)), 0),
-      conc_rps: round(median(runs.map((r) => r.conc_rps)), 0),
-      rss_mb: hasBridge ? round(reading.hwmMb, 1) : null,
-      rss_sampled_peak_mb: hasBridge ? round(reading.sampledPeakMb, 1) : null,
-      rss_counted: reading.counted.map((p) => shortCmd(p.cmd)),
-      cpu_ms_per_call: cpu!,
-      runs: runs.map((r) => ({ p50_ms: round(r.p50_ms, 3), p99_ms: round(r.p99_ms, 3), seq_rps: round(r.seq_rps, 0), conc_rps: round(r.conc_rps, 0) })),
-    };
   } catch (err) {
     rss.stop();
     return { unavailable: (err as Error).message };
   } finally {
     await running.stop().catch(() => undefined);
   }
+}
+
+/** Medians over the rounds (RSS: the highest round, it is a peak). */
+export function aggregate(rounds: RoundResult[]): ScenarioResult {
+  const med = (f: (r: RoundResult) => number): number => median(rounds.map(f));
+  const max = (f: (r: RoundResult) => number | null): number | null => {
+    const v = rounds.map(f).filter((x): x is number => x !== null);
+    return v.length ? round(Math.max(...v), 1) : null;
+  };
+  return {
+    p50_ms: round(med((r) => r.p50_ms), 3),
+    p99_ms: round(med((r) => r.p99_ms), 3),
+    seq_rps: round(med((r) => r.seq_rps), 0),
+    conc_rps: round(med((r) => r.conc_rps), 0),
+    rss_mb: max((r) => r.hwmMb),
+    rss_sampled_peak_mb: max((r) => r.sampledPeakMb),
+    rss_counted: rounds[rounds.length - 1]?.counted ?? [],
+    cpu_ms_per_call: {
+      bridge: round(med((r) => r.cpu.bridge), 3),
+      server: round(med((r) => r.cpu.server), 3),
+      client: round(med((r) => r.cpu.client), 3),
+    },
+    runs: rounds.map((r) => ({ p50_ms: round(r.p50_ms, 3), p99_ms: round(r.p99_ms, 3), seq_rps: round(r.seq_rps, 0), conc_rps: round(r.conc_rps, 0) })),
+  };
 }
 
 /** `node …/dist/cli/main.js gateway --no-auth` → `main.js gateway --no-auth` (for the report). */

@@ -1,7 +1,8 @@
 /**
- * Sizes of one bench run. Default: a few minutes on 2 cores. BENCH_QUICK=1: a smoke run
- * (small N, one repeat) that checks every scenario works. BENCH_FULL=1: larger N for
- * steadier figures. BENCH_ONLY=name,name limits the run to some scenarios/extras.
+ * Sizes of one bench run (`repeats` = interleaved rounds, compare.ts). Default: a few
+ * minutes on 2 cores. BENCH_QUICK=1: a smoke run (small N, one round) that checks every
+ * scenario works. BENCH_FULL=1: larger N for steadier figures. BENCH_ONLY=name,name
+ * limits the run to some scenarios/extras.
  */
 export interface BenchConfig {
   mode: 'quick' | 'default' | 'full';

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { stopAll } from '../test/helpers/system.js';
-import { runScenario, type ScenarioOutcome } from './compare.js';
+import { aggregate, measureRound, type RoundResult, type ScenarioOutcome } from './compare.js';
 import { benchConfig, wanted } from './config.js';
 import { runExtras } from './extras.js';
 import { buildReport, formatReport, writeReport } from './report.js';
@@ -15,13 +15,24 @@ async function main(): Promise<void> {
   const cfg = benchConfig();
   const load = os.loadavg();
   console.error(`bench: mode ${cfg.mode}, ${cfg.repeats} repeat(s), load ${load.map((l) => l.toFixed(2)).join(' ')}`);
+  const names = SCENARIOS.filter((n) => wanted(cfg, n));
+  const rounds = new Map<string, RoundResult[]>(names.map((n) => [n, []]));
+  const unavailable = new Map<string, string>();
+  // Interleaved rounds (compare.ts): round r of every scenario, then round r + 1.
+  for (let r = 0; r < cfg.repeats; r++) {
+    for (const name of names) {
+      if (unavailable.has(name)) continue;
+      const t0 = Date.now();
+      const o = await measureRound(name, cfg);
+      if ('unavailable' in o) unavailable.set(name, o.unavailable);
+      else rounds.get(name)!.push(o);
+      console.error(`bench: round ${r + 1} ${name} ${'unavailable' in o ? `unavailable: ${o.unavailable}` : `p50 ${o.p50_ms.toFixed(3)} ms, conc ${o.conc_rps.toFixed(0)}/s`} (${Date.now() - t0} ms)`);
+    }
+  }
   const scenarios: Record<string, ScenarioOutcome> = {};
-  for (const name of SCENARIOS) {
-    if (!wanted(cfg, name)) continue;
-    const t0 = Date.now();
-    scenarios[name] = await runScenario(name, cfg);
-    const o = scenarios[name];
-    console.error(`bench: ${name} ${'unavailable' in o ? `unavailable: ${o.unavailable}` : `p50 ${o.p50_ms} ms, conc ${o.conc_rps}/s`} (${Date.now() - t0} ms)`);
+  for (const name of names) {
+    const why = unavailable.get(name);
+    scenarios[name] = why !== undefined ? { unavailable: why } : aggregate(rounds.get(name)!);
   }
   const extra = await runExtras(cfg, (line) => console.error(`bench: ${line}`));
   const report = buildReport(scenarios, extra, cfg.mode, load);
