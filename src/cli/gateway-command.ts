@@ -29,6 +29,7 @@ export function gatewayCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--max-queue-bytes <size>', describe('replay queue bound per session', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
     .option('--max-frame-bytes <size>', describe('largest frame or HTTP body accepted', S.maxFrameBytes, formatBytes(D.maxFrameBytes)))
     .option('--request-timeout <seconds>', describe('deadline for one MCP request through a tunnel', S.requestTimeout, D.requestTimeout))
+    .option('--mcp-session-idle <seconds>', describe('close an MCP client session idle this long (no request, no open stream)', S.mcpSessionIdle, D.mcpSessionIdle))
     .option('--keepalive <seconds>', describe('SSE keepalive comment / poll wait interval', S.keepalive, D.keepalive))
     .option('--log-level <level>', describe('DEBUG, INFO, WARNING, ERROR or CRITICAL', S.logLevel, D.logLevel))
     .option('--verbose', 'same as --log-level DEBUG (wins over it)')

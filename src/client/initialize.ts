@@ -4,7 +4,7 @@
  * sampling, elicitation and roots requests to a client that declared them), so the local
  * server does not switch those features off for every client up front.
  */
-import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION } from '../protocol/mcp-version.js';
 import { LocalServerError } from '../errors.js';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '../protocol/jsonrpc.js';
 

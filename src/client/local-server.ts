@@ -58,6 +58,7 @@ export class LocalServer {
   private pendingInit?: { resolve: (result: InitializeResult) => void; reject: (err: Error) => void };
   private started = false;
   private paused = false;
+  private stdinCorked = false;
   private exitInfo?: ExitInfo;
   private exited!: Promise<void>;
   private markExited!: () => void;
@@ -120,6 +121,15 @@ export class LocalServer {
     if (!stdin || this._state === 'exited' || !stdin.writable) {
       this.log.debug({ state: this._state }, 'local server stdin is closed; message not sent');
       return false;
+    }
+    // One write to the child per tick, however many messages the tunnel delivered in it.
+    if (!this.stdinCorked) {
+      this.stdinCorked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.stdinCorked = false;
+        stdin.uncork();
+      });
     }
     return stdin.write(`${JSON.stringify(msg)}\n`);
   }

@@ -67,6 +67,8 @@ export interface GatewayOptions {
   maxFrameBytes: number;
   /** Deadline for one MCP request through the tunnel (s). */
   requestTimeout: number;
+  /** An MCP client session with no request and no open stream for this long is closed (s). */
+  mcpSessionIdle: number;
   /** Keepalive the gateway uses for its own SSE comments / poll waits (s). */
   keepalive: number;
   logLevel: LogLevelName;
@@ -110,6 +112,7 @@ export const GATEWAY_DEFAULTS = {
   maxQueueBytes: 16 * 1024 * 1024,
   maxFrameBytes: 4 * 1024 * 1024,
   requestTimeout: 300,
+  mcpSessionIdle: 1800,
   keepalive: 15,
   logLevel: 'INFO',
   openServers: false,

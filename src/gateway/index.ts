@@ -71,6 +71,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     // One MCP session may hold as much unsent output as one tunnel may queue for replay.
     maxBufferedBytes: opts.maxQueueBytes,
     onRefused: (reason) => metrics.refusal(reason),
+    idleMs: opts.mcpSessionIdle * 1000,
   });
   const admin = new AdminApi({ registry, maxBodyBytes: opts.maxFrameBytes });
 

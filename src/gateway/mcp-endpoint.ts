@@ -34,6 +34,8 @@ export interface McpEndpointOptions {
   maxBufferedBytes: number;
   /** Metrics: a request refused for a policy reason. */
   onRefused?: (reason: 'origin' | 'forbidden' | 'slow_client') => void;
+  /** Close a session with no request and no open stream for this long (ms); 0 = never. */
+  idleMs?: number;
 }
 
 interface McpSession {
@@ -42,12 +44,31 @@ interface McpSession {
   owner: string;
   /** Responses (SSE streams, pending POSTs) still open for this session. */
   responses: Set<ServerResponse>;
+  lastActive: number;
 }
 
 export class McpEndpoint {
   private readonly sessions = new Map<string, McpSession>();
+  private readonly sweeper: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly o: McpEndpointOptions) {}
+  constructor(private readonly o: McpEndpointOptions) {
+    // MCP clients often vanish without DELETE; their sessions (and multiplexer state) would
+    // otherwise stay until the gateway stops.
+    const idleMs = o.idleMs ?? 0;
+    if (idleMs > 0) {
+      this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(60_000, Math.max(250, idleMs / 4)));
+      this.sweeper.unref();
+    }
+  }
+
+  private closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const [id, s] of this.sessions) {
+      if (s.responses.size > 0 || now - s.lastActive < idleMs) continue;
+      this.o.logger.info({ event: 'mcp_session_idle', mcpSessionId: id, server: s.serverName }, `MCP client session idle for ${Math.round(idleMs / 1000)} s: closed`);
+      void s.transport.close();
+    }
+  }
 
   get sessionCount(): number {
     return this.sessions.size;
@@ -79,6 +100,7 @@ export class McpEndpoint {
       if (!existing || existing.serverName !== serverName || existing.owner !== principal.subject) {
         return sendJson(res, 404, rpcError(null, -32001, 'Session not found'));
       }
+      existing.lastActive = Date.now();
       track(existing, res);
       return existing.transport.handleRequest(req, res, body);
     }
@@ -104,6 +126,7 @@ export class McpEndpoint {
 
   /** Close every MCP client session (gateway shutdown). */
   async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
   }
 
@@ -129,7 +152,7 @@ export class McpEndpoint {
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
     };
     transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
-    const session: McpSession = { transport, serverName, owner, responses: new Set() };
+    const session: McpSession = { transport, serverName, owner, responses: new Set(), lastActive: Date.now() };
     return session;
   }
 
@@ -151,7 +174,10 @@ export class McpEndpoint {
 
 function track(session: McpSession, res: ServerResponse): void {
   session.responses.add(res);
-  res.once('close', () => session.responses.delete(res));
+  res.once('close', () => {
+    session.responses.delete(res);
+    session.lastActive = Date.now();
+  });
 }
 
 function isInitialize(body: unknown): boolean {

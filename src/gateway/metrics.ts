@@ -79,9 +79,17 @@ export class GatewayMetrics {
     });
   }
 
+  /** Per-frame hot path: label children are bound once, not looked up per frame. */
+  private bound?: Record<'in' | 'out', { frames: { inc(n?: number): void }; bytes: { inc(n?: number): void } }>;
+
   frame(direction: 'in' | 'out', bytes: number): void {
-    this.frames.inc({ direction });
-    this.bytes.inc({ direction }, bytes);
+    this.bound ??= {
+      in: { frames: this.frames.labels('in'), bytes: this.bytes.labels('in') },
+      out: { frames: this.frames.labels('out'), bytes: this.bytes.labels('out') },
+    };
+    const b = this.bound[direction];
+    b.frames.inc();
+    b.bytes.inc(bytes);
   }
 
   replay(frames: number): void {

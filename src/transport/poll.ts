@@ -11,7 +11,6 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { ReverseProxyError, TransportError } from '../errors.js';
-import { FrameDelivery } from './frame-delivery.js';
 import { authHeaders, eventId, linkUrl, refusalContext, type HttpLinkOptions } from './http-link.js';
 import { flatHeaders, PostUplink } from './post-uplink.js';
 import { refusalFromError, refusalFromStatus } from './refusal.js';
@@ -42,7 +41,6 @@ export class PollTransport implements Transport {
   private state: State = 'idle';
   private readonly abort = new AbortController();
   private uplink: PostUplink | undefined;
-  private readonly inbound = new FrameDelivery((frame) => this.onmessage?.(frame));
   private waitS: number;
 
   constructor(opts: HttpLinkOptions) {
@@ -190,7 +188,7 @@ export class PollTransport implements Transport {
     if (!Array.isArray(v.frames)) throw new TransportError('long-poll answer has no frames list', { origin: 'gateway' });
     for (const f of v.frames) {
       if (this.state !== 'open') break;
-      this.inbound.push(typeof f === 'string' ? f : JSON.stringify(f));
+      this.onmessage?.(typeof f === 'string' ? f : JSON.stringify(f));
     }
     const next = eventId(v.next as number | undefined);
     return next > after ? next : after;
@@ -207,7 +205,6 @@ export class PollTransport implements Transport {
   private finish(info: TransportCloseInfo): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.inbound.end();
     this.onclose?.(info);
   }
 }

@@ -15,7 +15,6 @@ import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
 import { TransportError, type ReverseProxyError } from '../errors.js';
-import { FrameDelivery } from './frame-delivery.js';
 import { authHeaders, eventId, linkUrl, refusalContext, type HttpLinkOptions } from './http-link.js';
 import { flatHeaders, PostUplink } from './post-uplink.js';
 import { blockedAfterOpen, refusalFromError, refusalFromStatus } from './refusal.js';
@@ -51,7 +50,6 @@ export class SseTransport implements Transport {
   private firstAnswerWatched = false;
   private firstAnswerTimer: NodeJS.Timeout | undefined;
   private uplink: PostUplink | undefined;
-  private readonly inbound = new FrameDelivery((frame) => this.onmessage?.(frame));
 
   constructor(opts: HttpLinkOptions) {
     this.opts = opts;
@@ -173,7 +171,7 @@ export class SseTransport implements Transport {
           if (id > 0 && id <= this.lastEventId) return;
           if (id > 0) this.lastEventId = id;
           this.reopens = 0;
-          this.inbound.push(ev.data);
+          this.onmessage?.(ev.data);
         },
         onError: (err) => end(new TransportError(`SSE stream unreadable (${err.message})`, { origin: 'network' })),
       });
@@ -262,7 +260,6 @@ export class SseTransport implements Transport {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.firstAnswerTimer);
-    this.inbound.end();
     this.onclose?.(info);
   }
 }

@@ -11,7 +11,10 @@
  * - `send()` never throws for a closed pipe: frames sent after close are dropped (the
  *   ReliableChannel keeps them in its outbox and replays them on the next transport).
  *   It returns false when the pipe is congested (caller may pause its source).
- * - `onmessage` gets each inbound frame's text, in order.
+ * - `onmessage` gets each inbound frame's text, in order, synchronously as it is parsed:
+ *   one read may carry many frames (register_ack and the replay right behind it), so the
+ *   consumer must be ready for the next frame before it has awaited anything (TunnelClient
+ *   keeps what arrives behind register_ack until the session is set up).
  * - `onclose` fires exactly once, also after `close()` and after a failed `start()`.
  * - `onerror` reports non-fatal problems; fatal ones end in `onclose` with the error.
  * - `close()` is idempotent.

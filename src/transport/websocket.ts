@@ -4,7 +4,6 @@
  */
 import { WebSocket, type Dispatcher } from 'undici';
 import { TransportError, type ReverseProxyError } from '../errors.js';
-import { FrameDelivery } from './frame-delivery.js';
 import { ATTEMPT_HEADER, observeHandshake } from './handshake-observer.js';
 import { refusalFromError, refusalFromStatus } from './refusal.js';
 import type { Transport, TransportCloseInfo } from './transport.js';
@@ -31,7 +30,6 @@ export class WebSocketTransport implements Transport {
   private ws: WebSocket | undefined;
   private state: State = 'idle';
   private readonly opts: WebSocketTransportOptions;
-  private readonly inbound = new FrameDelivery((frame) => this.onmessage?.(frame));
 
   constructor(opts: WebSocketTransportOptions) {
     this.opts = opts;
@@ -93,7 +91,7 @@ export class WebSocketTransport implements Transport {
         ws.addEventListener('message', (ev) => {
           if (this.state !== 'open') return;
           const data = ev.data;
-          this.inbound.push(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8'));
+          this.onmessage?.(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8'));
         });
         ws.addEventListener('close', (ev) => {
           const clean = ev.code === 1000;
@@ -142,7 +140,6 @@ export class WebSocketTransport implements Transport {
   private finish(info: TransportCloseInfo): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.inbound.end();
     this.onclose?.(info);
   }
 }
