@@ -11,7 +11,7 @@ import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
 import type { ConnectOptions } from '../config/types.js';
 import { ConfigError, errorMessage, ReverseProxyError } from '../errors.js';
 import { redact, type Logger } from '../observability/logger.js';
-import { ClientMetrics } from './client-metrics.js';
+import type { ClientMetrics } from './client-metrics.js';
 import { ReverseProxyClient } from './reverse-proxy-client.js';
 
 export function exitCodeFor(err: unknown): ExitCodeValue {
@@ -53,6 +53,8 @@ export async function runServers(list: ConnectOptions[], logger: Logger, metrics
   let metrics: Awaited<ReturnType<ClientMetrics['listen']>> | undefined;
   try {
     if (metricsPort !== undefined) {
+      // Loaded only when asked for: prom-client costs the client ~13 MB of RSS.
+      const { ClientMetrics } = await import('./client-metrics.js');
       const m = new ClientMetrics();
       list.forEach((o, i) => m.add(o.name, clients[i]!));
       metrics = await m.listen(metricsPort).catch((err: unknown) => {
