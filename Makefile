@@ -26,13 +26,14 @@ build: install
 	npx tsc -p tsconfig.json
 	@chmod +x dist/cli/main.js
 
+# src, tests, bench and scripts (the build itself only compiles src/).
 typecheck: install
-	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p tsconfig.test.json
 
 system-deps:
 	@bash .ci/system-deps.sh $(SYSTEM_PACKAGES)
 
-test: build system-deps
+test: build typecheck system-deps
 	$(NODE) --import tsx --test --test-concurrency=2 --test-timeout=180000 $(TEST_FILES)
 
 test-unit: build

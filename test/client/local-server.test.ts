@@ -75,7 +75,7 @@ describe('LocalServer', () => {
     assert.equal(server.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), true);
     server.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
     server.send({ jsonrpc: '2.0', id: 3, method: 'no/such/method' });
-    const list = (await box.response(1)) as { result: { tools: Array<{ name: string }> } };
+    const list = (await box.response(1)) as unknown as { result: { tools: Array<{ name: string }> } };
     assert.deepEqual(list.result.tools.map((t) => t.name), ['echo']);
     assert.deepEqual(await box.response(2), { jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: 'Echo: hi' }] } });
     assert.equal(((await box.response(3)) as { error: { code: number } }).error.code, -32601);
@@ -90,7 +90,7 @@ describe('LocalServer', () => {
     assert.match(result.serverInfo.name, /everything/);
     const box = inbox(server);
     server.send({ jsonrpc: '2.0', id: 'list-1', method: 'tools/list' });
-    const list = (await box.response('list-1')) as { result: { tools: Array<{ name: string }> } };
+    const list = (await box.response('list-1')) as unknown as { result: { tools: Array<{ name: string }> } };
     assert.ok(list.result.tools.some((t) => t.name === 'echo'), 'server-everything lists its echo tool');
   });
 
@@ -222,7 +222,7 @@ describe('LocalServer', () => {
     await server.start();
     const box = inbox(server);
     server.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_env', arguments: {} } });
-    const reply = (await box.response(1)) as { result: { content: Array<{ text: string }> } };
+    const reply = (await box.response(1)) as unknown as { result: { content: Array<{ text: string }> } };
     const childEnv = JSON.parse(reply.result.content[0]!.text) as Record<string, string>;
     assert.equal(childEnv.MCP_FIXTURE_KEEP, 'yes');
     assert.equal(childEnv.REVERSE_PROXY_TOKEN, undefined);

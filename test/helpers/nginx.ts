@@ -9,25 +9,18 @@
  *   access log (which request paths reached the gateway).
  * Started with `daemon off`, stopped by PID: SIGTERM (fast shutdown), then SIGKILL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort } from './squid.js';
+import { freePort, startDaemon, stopAll, type Daemon } from './daemon.js';
 
 export type NginxSetup = 'buffer-sse' | 'pass';
 
-export interface Nginx {
-  port: number;
-  url: string;
-  dir: string;
-  /** Access log lines: `<method> <uri> <status> upgrade=<Upgrade header>`. */
-  accessLog(): string[];
-  stop(): Promise<void>;
-}
+/** Access log lines: `<method> <uri> <status> upgrade=<Upgrade header>`. */
+export type Nginx = Daemon;
 
 const NGINX = '/usr/sbin/nginx';
-const started = new Set<Nginx>();
+const started = new Set<Daemon>();
 
 const PROXY_COMMON = `
       proxy_http_version 1.1;
@@ -112,44 +105,9 @@ export async function startNginx(upstreamPort: number, setup: NginxSetup): Promi
   writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, { port, innerPort }, upstreamPort, setup));
   writeFileSync(path.join(dir, 'access.log'), '');
 
-  let out = '';
-  const proc: ChildProcess = spawn(NGINX, ['-c', path.join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let stopping: Promise<void> | undefined;
-  const nginx: Nginx = {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    dir,
-    accessLog: () => readFileSync(path.join(dir, 'access.log'), 'utf8').split('\n').filter(Boolean),
-    stop() {
-      stopping ??= (async () => {
-        started.delete(nginx);
-        if (proc.exitCode === null && proc.signalCode === null) {
-          // SIGTERM is nginx's fast shutdown: SIGQUIT would wait for open SSE streams to end.
-          proc.kill('SIGTERM');
-          const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-          await exited;
-          clearTimeout(t);
-        }
-        rmSync(dir, { recursive: true, force: true });
-      })();
-      return stopping;
-    },
-  };
-  started.add(nginx);
-  try {
-    await waitForPort(port, () => (proc.exitCode !== null || proc.signalCode !== null ? `nginx exited (${proc.exitCode}): ${out}` : undefined));
-  } catch (err) {
-    await nginx.stop();
-    throw err;
-  }
-  return nginx;
+  return startDaemon({ name: 'nginx', bin: NGINX, args: ['-c', path.join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], port, dir }, started);
 }
 
-export async function stopAllNginx(): Promise<void> {
-  await Promise.all([...started].map((n) => n.stop()));
+export function stopAllNginx(): Promise<void> {
+  return stopAll(started);
 }

@@ -4,11 +4,11 @@
  * NETWORK-FACTS.md). Started in the foreground (`-N`), stopped by PID: SIGTERM, then
  * SIGKILL. Its access log is a plain file the tests read.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, startDaemon, stopAll, type Daemon } from './daemon.js';
 
 export interface SquidScenario {
   /** CONNECT tunnels allowed (default true). Denied = `http_access deny CONNECT`. */
@@ -21,45 +21,11 @@ export interface SquidScenario {
   readTimeoutSeconds?: number;
 }
 
-export interface Squid {
-  port: number;
-  url: string;
-  dir: string;
-  /** Lines of the access log written so far. */
-  accessLog(): string[];
-  /** Stop this squid (SIGTERM, then SIGKILL after a bound) and remove its dir. Safe to call twice. */
-  stop(): Promise<void>;
-}
+export type Squid = Daemon;
 
 const SQUID = '/usr/sbin/squid';
 const NCSA_AUTH = '/usr/lib/squid/basic_ncsa_auth';
-const started = new Set<Squid>();
-
-/** A free loopback port: bind port 0, read it, release it. */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-/** Resolve once something accepts TCP connections on the port; bounded. */
-export async function waitForPort(port: number, isDead: () => string | undefined, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    const dead = isDead();
-    if (dead !== undefined) throw new Error(dead);
-    if (Date.now() > deadline || i > 400) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const started = new Set<Daemon>();
 
 function squidConf(dir: string, port: number, s: SquidScenario): string {
   const lines = [
@@ -120,52 +86,17 @@ export async function startSquid(scenario: SquidScenario = {}, port?: number): P
     for (const f of ['', 'access.log', ...(scenario.auth ? ['htpasswd'] : [])]) chownSync(path.join(dir, f), uid, gid);
   }
 
-  let out = '';
-  const proc: ChildProcess = spawn(SQUID, ['-N', '-n', `mcpsquid${p}`, '-f', path.join(dir, 'squid.conf')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-
   const readCacheLog = (): string => {
     try {
-      return readFileSync(path.join(dir, 'cache.log'), 'utf8');
+      return readFileSync(path.join(dir, 'cache.log'), 'utf8').slice(-2000);
     } catch {
       return '';
     }
   };
-  let stopping: Promise<void> | undefined;
-  const squid: Squid = {
-    port: p,
-    url: `http://127.0.0.1:${p}`,
-    dir,
-    accessLog: () => readFileSync(path.join(dir, 'access.log'), 'utf8').split('\n').filter(Boolean),
-    stop() {
-      stopping ??= (async () => {
-        started.delete(squid);
-        if (proc.exitCode === null && proc.signalCode === null) {
-          proc.kill('SIGTERM');
-          // squid takes ~2 s to exit even with shutdown_lifetime 0; give it more before forcing.
-          const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-          await exited;
-          clearTimeout(t);
-        }
-        rmSync(dir, { recursive: true, force: true });
-      })();
-      return stopping;
-    },
-  };
-  started.add(squid);
-  try {
-    await waitForPort(p, () =>
-      proc.exitCode !== null || proc.signalCode !== null ? `squid exited (${proc.exitCode ?? proc.signalCode}): ${out}\n${readCacheLog().slice(-2000)}` : undefined,
-    );
-  } catch (err) {
-    await squid.stop();
-    throw err;
-  }
-  return squid;
+  return startDaemon(
+    { name: 'squid', bin: SQUID, args: ['-N', '-n', `mcpsquid${p}`, '-f', path.join(dir, 'squid.conf')], port: p, dir, diagnostics: readCacheLog },
+    started,
+  );
 }
 
 /** Restart on the same port with another scenario: the old squid's connections are cut. */
@@ -185,6 +116,6 @@ export async function restartSquid(old: Squid, scenario: SquidScenario): Promise
 }
 
 /** Stop every squid started by this process (afterEach). */
-export async function stopAllSquids(): Promise<void> {
-  await Promise.all([...started].map((s) => s.stop()));
+export function stopAllSquids(): Promise<void> {
+  return stopAll(started);
 }
