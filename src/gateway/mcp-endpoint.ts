@@ -9,6 +9,8 @@
  * Slow clients: when a session's open responses hold more than `maxBufferedBytes` unsent
  * bytes (a reader that stopped reading its SSE stream), the session is closed — its
  * buffered output would otherwise grow without bound in gateway memory.
+ * Plain requests on a session are answered with JSON instead of an SSE stream when they
+ * can be (json-fast-path.ts): one write instead of a web stream per POST.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,6 +24,7 @@ import type { OriginCheck } from './origin-policy.js';
 import type { Multiplexer } from './multiplexer.js';
 import type { SessionRegistry } from './session-registry.js';
 import { readBody, sendJson } from './http/respond.js';
+import { fastPathRequest, JsonResponses } from './json-fast-path.js';
 
 export interface McpEndpointOptions {
   registry: SessionRegistry;
@@ -44,6 +47,11 @@ interface McpSession {
   owner: string;
   /** Responses (SSE streams, pending POSTs) still open for this session. */
   responses: Set<ServerResponse>;
+  /** Open GET requests: with status 200 sent, the standalone SSE stream (json-fast-path.ts). */
+  gets: Set<ServerResponse>;
+  /** Requests answered with application/json instead of an SSE stream (json-fast-path.ts). */
+  json: JsonResponses;
+  mux: Multiplexer;
   lastActive: number;
 }
 
@@ -102,6 +110,15 @@ export class McpEndpoint {
       }
       existing.lastActive = Date.now();
       track(existing, res);
+      const fast = fastPathRequest(req, body);
+      if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
+        existing.json.begin(fast.id, res, sid);
+        return existing.mux.fromClient(sid, fast);
+      }
+      if (req.method === 'GET') {
+        existing.gets.add(res);
+        res.once('close', () => existing.gets.delete(res));
+      }
       return existing.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST' || !isInitialize(body)) {
@@ -149,15 +166,19 @@ export class McpEndpoint {
       if (id === undefined || this.sessions.get(id)?.transport !== transport) return;
       this.sessions.delete(id);
       mux.removeClient(id);
+      session.json.closeAll();
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
     };
     transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
-    const session: McpSession = { transport, serverName, owner, responses: new Set(), lastActive: Date.now() };
+    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: Date.now() };
     return session;
   }
 
   private async send(session: McpSession, msg: JsonRpcMessage, relatedRequestId: JsonRpcId | undefined): Promise<void> {
-    await session.transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    // A fast-path request's answer is written as JSON; what relates to it goes on the GET stream.
+    const route = session.json.route(msg, relatedRequestId);
+    if (route === 'standalone') await session.transport.send(msg as JSONRPCMessage);
+    else if (route === 'sdk') await session.transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
     let buffered = 0;
     for (const r of session.responses) buffered += r.writableLength;
     if (buffered <= this.o.maxBufferedBytes) return;
@@ -178,6 +199,12 @@ function track(session: McpSession, res: ServerResponse): void {
     session.responses.delete(res);
     session.lastActive = Date.now();
   });
+}
+
+/** The SDK has accepted a GET (status 200 sent) that is still open: the standalone stream. */
+function hasStandaloneStream(session: McpSession): boolean {
+  for (const r of session.gets) if (r.headersSent && r.statusCode === 200 && !r.writableEnded) return true;
+  return false;
 }
 
 function isInitialize(body: unknown): boolean {
