@@ -1,5 +1,5 @@
 /**
- * Per-request JSON fast path of the MCP endpoint (docs/performance.md, "Next optimizations").
+ * Per-request JSON fast path of the MCP endpoint (docs/performance.md, "Applied").
  *
  * The MCP spec (Streamable HTTP, "Sending Messages to the Server") lets a server answer a
  * POSTed request either with `text/event-stream` or with one `application/json` body. SSE
