@@ -300,13 +300,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         reject(info.error ?? new TransportError(`transport closed during registration (${info.reason})`));
       });
       setHandler((text) => {
-        let env: Envelope;
-        try {
-          env = parseEnvelope(text);
-        } catch (err) {
-          this.log.warn({ err }, `ignoring malformed frame from the gateway: ${errorMessage(err)}`);
-          return;
-        }
+        const env = this.parse(text);
+        if (!env) return;
         if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
           clearTimeout(timer);
           setHandler((next) => early.push(next));
@@ -327,14 +322,19 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     });
   }
 
-  private onFrame(text: string, transport: Transport): void {
-    let env: Envelope;
+  /** A frame from the gateway, or undefined (logged) when it is malformed: dropped, the session goes on. */
+  private parse(text: string): Envelope | undefined {
     try {
-      env = parseEnvelope(text);
+      return parseEnvelope(text);
     } catch (err) {
       this.log.warn({ err }, `ignoring malformed frame from the gateway: ${errorMessage(err)}`);
-      return;
+      return undefined;
     }
+  }
+
+  private onFrame(text: string, transport: Transport): void {
+    const env = this.parse(text);
+    if (!env) return;
     if (this.channel.receive(env)) return;
     switch (env.type) {
       case 'heartbeat':
