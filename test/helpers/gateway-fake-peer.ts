@@ -5,6 +5,7 @@
  * take them one by one (`handler = undefined` + `nextRequest()`).
  */
 import WebSocket from 'ws';
+import { PeerInbox } from './gateway-peer-inbox.js';
 
 export type Frame = Record<string, any>;
 export type RpcHandler = (req: { id: string | number; method: string; params?: any }) => Frame | undefined;
@@ -31,13 +32,9 @@ export interface PeerOptions {
   reliable?: boolean;
 }
 
-export class FakeTunnelPeer {
-  readonly frames: Frame[] = [];
-  handler: RpcHandler | undefined = echoServer;
-  /** Highest contiguous seq received from the gateway. */
-  inboundAck = 0;
+export class FakeTunnelPeer extends PeerInbox {
+  override handler: RpcHandler | undefined = echoServer;
   private outSeq = 0;
-  private waiters: Array<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void; from: number }> = [];
   private closeWaiters: Array<() => void> = [];
   closed = false;
   closeCode: number | undefined;
@@ -46,6 +43,7 @@ export class FakeTunnelPeer {
     readonly ws: WebSocket,
     readonly reliable: boolean,
   ) {
+    super();
     ws.on('message', (data) => this.onFrame(JSON.parse(data.toString()) as Frame));
     ws.on('close', (code) => {
       this.closed = true;
@@ -91,18 +89,6 @@ export class FakeTunnelPeer {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** Wait for the first frame at index >= `from` that matches. Tests bound this with their own timeout. */
-  next(pred: (f: Frame) => boolean, from = 0): Promise<Frame> {
-    for (let i = from; i < this.frames.length; i++) if (pred(this.frames[i]!)) return Promise.resolve(this.frames[i]!);
-    return new Promise((resolve) => this.waiters.push({ pred, resolve, from }));
-  }
-
-  /** The n-th (0-based) JSON-RPC request the gateway sent us, whoever answered it. */
-  nthRequest(n: number): Promise<Frame> {
-    let seen = 0;
-    return this.next((f) => f.type === 'request' && f.payload?.method !== undefined && f.payload?.id !== undefined && seen++ === n);
-  }
-
   respond(id: string | number, result: Frame): void {
     this.sendData({ jsonrpc: '2.0', id, result });
   }
@@ -123,20 +109,7 @@ export class FakeTunnelPeer {
   }
 
   private onFrame(f: Frame): void {
-    if (this.reliable && typeof f.seq === 'number' && f.seq === this.inboundAck + 1) this.inboundAck = f.seq;
-    this.frames.push(f);
-    const index = this.frames.length - 1;
-    for (const w of [...this.waiters]) {
-      if (index >= w.from && w.pred(f)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(f);
-      }
-    }
-    const p = f.payload;
-    if (f.type === 'request' && p && typeof p.method === 'string' && p.id !== undefined && this.handler) {
-      const result = this.handler(p);
-      if (result !== undefined) this.respond(p.id, result);
-    }
+    this.record(f, this.reliable);
   }
 }
 

@@ -7,6 +7,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { fetch, type Dispatcher } from 'undici';
 import { echoServer, type Frame, type RpcHandler } from './gateway-fake-peer.js';
+import { PeerInbox } from './gateway-peer-inbox.js';
 
 export interface HttpPeerOptions {
   dispatcher?: Dispatcher;
@@ -21,16 +22,13 @@ export interface SseOpening {
   comments: string[];
 }
 
-export class HttpTunnelPeer {
-  readonly frames: Frame[] = [];
+export class HttpTunnelPeer extends PeerInbox {
   /** SSE event ids in arrival order (across reopened streams). */
   readonly eventIds: number[] = [];
-  handler: RpcHandler | undefined = echoServer;
-  inboundAck = 0;
+  override handler: RpcHandler | undefined = echoServer;
   lastEventId = 0;
   opening: SseOpening | undefined;
   private outSeq = 0;
-  private waiters: Array<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void; from: number }> = [];
   private commentWaiters: Array<{ text: string; resolve: () => void }> = [];
   private stream: AbortController | undefined;
   private posting: Promise<unknown> = Promise.resolve();
@@ -44,7 +42,9 @@ export class HttpTunnelPeer {
     readonly gatewayUrl: string,
     readonly token: string,
     private readonly o: HttpPeerOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   get auth(): Record<string, string> {
     return { Authorization: `Bearer ${this.token}` };
@@ -168,16 +168,6 @@ export class HttpTunnelPeer {
     return this.sendData({ jsonrpc: '2.0', id, result });
   }
 
-  next(pred: (f: Frame) => boolean, from = 0): Promise<Frame> {
-    for (let i = from; i < this.frames.length; i++) if (pred(this.frames[i]!)) return Promise.resolve(this.frames[i]!);
-    return new Promise((resolve) => this.waiters.push({ pred, resolve, from }));
-  }
-
-  nthRequest(n: number): Promise<Frame> {
-    let seen = 0;
-    return this.next((f) => f.type === 'request' && f.payload?.method !== undefined && f.payload?.id !== undefined && seen++ === n);
-  }
-
   /** Stop reading (stream or poll loop). The gateway notices through its idle timers, or the test deletes the session. */
   stop(): void {
     this.stopped = true;
@@ -203,19 +193,6 @@ export class HttpTunnelPeer {
   }
 
   private onFrame(f: Frame): void {
-    if (typeof f.seq === 'number' && f.seq === this.inboundAck + 1) this.inboundAck = f.seq;
-    this.frames.push(f);
-    const index = this.frames.length - 1;
-    for (const w of [...this.waiters]) {
-      if (index >= w.from && w.pred(f)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(f);
-      }
-    }
-    const p = f.payload;
-    if (f.type === 'request' && p && typeof p.method === 'string' && p.id !== undefined && this.handler) {
-      const result = this.handler(p);
-      if (result !== undefined) void this.respond(p.id, result);
-    }
+    this.record(f, true);
   }
 }
