@@ -8,11 +8,12 @@ UNIT_FILES = $(filter-out $(E2E_FILES),$(TEST_FILES))
 # Real network parts the tests start on loopback (installed with apt-get when missing).
 SYSTEM_PACKAGES ?= squid nginx-light openssl
 
-.PHONY: help install build test test-unit test-e2e system-deps demo bench typecheck clean
+.PHONY: help install build test test-unit test-e2e system-deps demo bench typecheck conformance clean
 
 help:
 	@echo "make demo   - install, build, run gateway + client + server-everything, show a real MCP call"
 	@echo "make test   - install what the tests need (npm ci, squid/nginx via apt-get), build, run all tests"
+	@echo "make conformance - the official MCP conformance suite against the tunneled endpoint (part of make test)"
 	@echo "make bench  - benchmarks (not part of make test)"
 
 # npm ci only when node_modules is missing or older than the lockfile.
@@ -33,7 +34,8 @@ typecheck: install
 system-deps:
 	@bash .ci/system-deps.sh $(SYSTEM_PACKAGES)
 
-test: build typecheck system-deps
+# Conformance runs before the unit/e2e tests so that the test runner's summary stays the last output.
+test: build typecheck system-deps conformance
 	$(NODE) --import tsx --test --test-concurrency=2 --test-timeout=180000 $(TEST_FILES)
 
 test-unit: build
@@ -44,6 +46,16 @@ test-e2e: build system-deps
 
 demo: build
 	$(NODE) --import tsx scripts/demo.ts
+
+# Node 22 for the conformance suite only (it needs fs.globSync); its own lockfile keeps its
+# `node` bin off the project's PATH (npm scripts, npx) and its linux-x64 pin out of npm ci.
+NODE22_DIR = scripts/conformance/node22
+$(NODE22_DIR)/node_modules/.installed: $(NODE22_DIR)/package-lock.json
+	npm ci --prefix $(NODE22_DIR) --no-audit --no-fund
+	@touch $@
+
+conformance: build $(NODE22_DIR)/node_modules/.installed
+	$(NODE) --import tsx scripts/conformance.ts
 
 bench: build system-deps
 	$(NODE) --import tsx bench/run.ts
