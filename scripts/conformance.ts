@@ -119,11 +119,17 @@ async function runSuite(suite: Suite, url: string, workDir: string, withBaseline
   return { suite, code, stdout, stderr, timedOut, result };
 }
 
-/** The suite's own verdict lines (baseline check), from "Total:" on. */
+/** The suite's own verdict lines (baseline check), from "Total:" on; its list of expected failures shrunk to a count. */
 function verdictLines(stdout: string): string[] {
   const lines = stdout.trimEnd().split('\n');
   const at = lines.findIndex((l) => l.startsWith('Total:'));
-  return at < 0 ? lines.slice(-15) : lines.slice(at).filter((l) => l.trim() !== '');
+  if (at < 0) return lines.slice(-15);
+  const tail = lines.slice(at).filter((l) => l.trim() !== '');
+  const expected = tail.filter((l) => l.trim().startsWith('~ ')).length;
+  return tail.flatMap((l) => {
+    if (l.trim().startsWith('~ ')) return [];
+    return l.startsWith('Expected failures') ? [`${l.replace(/:$/, '')}: ${expected}`] : [l];
+  });
 }
 
 /** Exit code 0 and at least one scenario run: anything else fails the target. */
