@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import { ReverseProxyError, errorMessage } from '../errors.js';
 import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
-import { classify, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
 import { ReliableChannel, realClock, type ChannelMode, type Clock } from '../protocol/reliable-channel.js';
 import type { TransportCloseInfo, TransportKind, TunnelLink } from '../transport/transport.js';
 import type { InitializeResultLike, TunnelPort } from './tunnel-port.js';
@@ -256,12 +257,35 @@ export class TunnelSession implements TunnelPort {
 
   private deliver(env: Envelope): void {
     const payload = env.payload!;
+    if (exceedsDepth(payload)) return this.refuseTooDeep(payload);
     const r = this.readiness;
     if (r.state === 'handshaking' && classify(payload) === 'response' && (payload as { id: unknown }).id === r.requestId) {
       this.finishHandshake(payload);
       return;
     }
     this.o.hooks.onPayload(this, payload);
+  }
+
+  /**
+   * A payload nested deeper than MAX_JSON_DEPTH: nothing downstream may recurse over it.
+   * Whoever waits for it still gets an answer — the MCP client an error in place of the
+   * server's response, the server an error for its request; a notification is dropped.
+   */
+  private refuseTooDeep(payload: JsonRpcMessage): void {
+    const kind = classify(payload);
+    const id = (payload as { id?: unknown }).id;
+    const message = tooDeepMessage(`the server's ${kind === 'invalid' ? 'message' : kind}`);
+    this.log.warn({ event: 'payload_too_deep', kind }, `${message}: refused`);
+    if ((kind === 'response' || kind === 'request') && (typeof id === 'string' || typeof id === 'number')) {
+      if (kind === 'response') this.o.hooks.onPayload(this, rpcError(id, RpcErrorCode.InternalError, `${message}; the gateway refused it`));
+      else {
+        try {
+          this.channel.push('request', rpcError(id, RpcErrorCode.InvalidRequest, `Invalid Request: ${message}`));
+        } catch (err) {
+          this.log.warn({ err: errorMessage(err) }, 'could not answer the server: tunnel saturated');
+        }
+      }
+    }
   }
 
   private linkClosed(link: TunnelLink, info: TransportCloseInfo): void {
