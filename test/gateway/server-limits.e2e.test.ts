@@ -69,6 +69,9 @@ describe('HTTP server timeouts and caps', () => {
     // An sse tunnel: its long-lived GET must outlive every request deadline.
     spawnBin(['--local-stdio', `node ${fixture('echo-server.mjs')}`, '--gateway', gw.url, '--name', 'echo', '--transport', 'sse'], { REVERSE_PROXY_TOKEN: token });
     await waitForServer(gw.url, token, 'echo', (s) => s.transport === 'sse');
+    // And a ws tunnel: an upgraded connection is not a request either.
+    spawnBin(['--local-stdio', `node ${fixture('echo-server.mjs')}`, '--gateway', gw.url, '--name', 'echo-ws', '--transport', 'ws'], { REVERSE_PROXY_TOKEN: token });
+    await waitForServer(gw.url, token, 'echo-ws', (s) => s.transport === 'ws');
     // And an MCP client's standalone GET stream, opened before the attack.
     const stream = await mcpGetStream(gw.url, gw.port, token);
 
@@ -109,7 +112,10 @@ describe('HTTP server timeouts and caps', () => {
     // Longer than every deadline has passed since the streams opened: they are still there, kept alive.
     assert.equal(stream.socket.destroyed, false, 'the MCP GET stream is still open');
     await waitFor(() => stream.received().includes(': keepalive'), 'a keepalive comment on the MCP GET stream');
-    assert.doesNotMatch(gw.stderr(), /"event":"link_closed"/, 'the sse tunnel link was never cut');
+    assert.doesNotMatch(gw.stderr(), /"event":"link_closed"/, 'neither tunnel link was ever cut');
+    const wsClient = await connectMcp(gw.url, 'echo-ws', token);
+    assert.equal(firstText(await wsClient.callTool({ name: 'echo', arguments: { message: 'ws' } })), 'Echo: ws');
+    await wsClient.close();
     const silent = probes.filter((x) => x.kind === 'silent');
     assert.ok(silent.every(({ p }) => p.received().startsWith('HTTP/1.1 408 ')), 'silent connections get 408 Request Timeout');
     assert.ok(probes.every(({ p }) => !/^HTTP\/1\.1 (101|200)/.test(p.received())), 'no trickled request was served');
