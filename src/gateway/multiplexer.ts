@@ -8,7 +8,8 @@
  *   to the one client that asked. Progress tokens are rewritten the same way, which is
  *   what routes `notifications/progress` to the right client.
  * - Server→client requests (sampling, roots, elicitation) go to one capable client of
- *   the principal whose request is in flight, never across principals (server-requests.ts); other server notifications fan out to every client, except
+ *   the principal whose request is in flight, never across principals
+ *   (server-requests.ts); other server notifications fan out to every client, except
  *   `resources/updated` (subscribers only) and `message` (filtered by each client's
  *   logging level): shared-server-state.ts.
  * - Every request gets exactly one answer: the server's, or a JSON-RPC error on timeout,

@@ -256,8 +256,8 @@ export class TunnelSession implements TunnelPort {
   }
 
   private deliver(env: Envelope): void {
-    const payload = env.payload!;
-    if (exceedsDepth(payload)) return this.refuseTooDeep(payload);
+    const payload = exceedsDepth(env.payload) ? this.refuseTooDeep(env.payload!) : env.payload!;
+    if (payload === undefined) return;
     const r = this.readiness;
     if (r.state === 'handshaking' && classify(payload) === 'response' && (payload as { id: unknown }).id === r.requestId) {
       this.finishHandshake(payload);
@@ -268,24 +268,24 @@ export class TunnelSession implements TunnelPort {
 
   /**
    * A payload nested deeper than MAX_JSON_DEPTH: nothing downstream may recurse over it.
-   * Whoever waits for it still gets an answer — the MCP client an error in place of the
-   * server's response, the server an error for its request; a notification is dropped.
+   * Whoever waits for it still gets an answer: a response is replaced by a JSON-RPC error
+   * for the same id (returned, to be delivered in its place); a request is answered with
+   * an error to the server; a notification is dropped.
    */
-  private refuseTooDeep(payload: JsonRpcMessage): void {
+  private refuseTooDeep(payload: JsonRpcMessage): JsonRpcMessage | undefined {
     const kind = classify(payload);
     const id = (payload as { id?: unknown }).id;
     const message = tooDeepMessage(`the server's ${kind === 'invalid' ? 'message' : kind}`);
     this.log.warn({ event: 'payload_too_deep', kind }, `${message}: refused`);
-    if ((kind === 'response' || kind === 'request') && (typeof id === 'string' || typeof id === 'number')) {
-      if (kind === 'response') this.o.hooks.onPayload(this, rpcError(id, RpcErrorCode.InternalError, `${message}; the gateway refused it`));
-      else {
-        try {
-          this.channel.push('request', rpcError(id, RpcErrorCode.InvalidRequest, `Invalid Request: ${message}`));
-        } catch (err) {
-          this.log.warn({ err: errorMessage(err) }, 'could not answer the server: tunnel saturated');
-        }
-      }
+    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+    if (kind === 'response') return rpcError(id, RpcErrorCode.InternalError, `${message}; the gateway refused it`);
+    if (kind !== 'request') return undefined;
+    try {
+      this.channel.push('request', rpcError(id, RpcErrorCode.InvalidRequest, `Invalid Request: ${message}`));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not answer the server: tunnel saturated');
     }
+    return undefined;
   }
 
   private linkClosed(link: TunnelLink, info: TransportCloseInfo): void {
