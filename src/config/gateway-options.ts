@@ -4,6 +4,7 @@
  * (JWT_SECRET_KEY, ContextForge's name): it should not sit in `ps` or a config file.
  */
 import { ConfigError } from '../errors.js';
+import { isLoopbackHost } from './loopback.js';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './types.js';
 import type { ConfigFile } from './config-file.js';
 import {
@@ -41,6 +42,11 @@ export const GATEWAY_SPECS = {
   allowedOrigins: { flag: '--allowed-origins', key: 'allowed_origins' },
   maxSessionsPerUser: { flag: '--max-sessions-per-user', key: 'max_sessions_per_user' },
   metricsAuth: { flag: '--metrics-auth', key: 'metrics_auth' },
+  headersTimeout: { flag: '--headers-timeout', key: 'headers_timeout' },
+  receiveTimeout: { flag: '--receive-timeout', key: 'receive_timeout' },
+  keepAliveTimeout: { flag: '--keep-alive-timeout', key: 'keep_alive_timeout' },
+  maxConnections: { flag: '--max-connections', key: 'max_connections' },
+  maxMcpSessionsPerUser: { flag: '--max-mcp-sessions-per-user', key: 'max_mcp_sessions_per_user' },
 } as const satisfies Record<keyof GatewayOptions, OptionSpec>;
 
 /** Shorter HS256 secrets are guessable offline from any one token (RFC 7518 §3.2 asks for >= 256 bits). */
@@ -76,6 +82,7 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
       readInteger(S.maxSessionsPerUser, src.pick(S.maxSessionsPerUser), 1, 100_000, 'a whole number of sessions >= 1') ??
       GATEWAY_DEFAULTS.maxSessionsPerUser,
     metricsAuth: readBoolean(S.metricsAuth, src.pick(S.metricsAuth)) ?? GATEWAY_DEFAULTS.metricsAuth,
+    ...readServerLimits(src),
   };
 
   const secret = readString(S.jwtSecret, src.pick(S.jwtSecret), 'a non-empty secret');
@@ -106,7 +113,47 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
   if (tlsCert !== undefined) options.tlsCert = tlsCert;
   if (tlsKey !== undefined) options.tlsKey = tlsKey;
   if (tlsClientCa !== undefined) options.tlsClientCa = tlsClientCa;
+  warnings.push(...exposureWarnings(options));
   return { options, warnings };
+}
+
+/** HTTP server timeouts and caps (docs/gateway.md, "Connections"). */
+function readServerLimits(src: OptionSources): Pick<GatewayOptions, 'headersTimeout' | 'receiveTimeout' | 'keepAliveTimeout' | 'maxConnections' | 'maxMcpSessionsPerUser'> {
+  const S = GATEWAY_SPECS;
+  const D = GATEWAY_DEFAULTS;
+  const headers = src.pick(S.headersTimeout);
+  const receive = src.pick(S.receiveTimeout);
+  const limits = {
+    headersTimeout: readSeconds(S.headersTimeout, headers) ?? D.headersTimeout,
+    receiveTimeout: readSeconds(S.receiveTimeout, receive) ?? D.receiveTimeout,
+    keepAliveTimeout: readSeconds(S.keepAliveTimeout, src.pick(S.keepAliveTimeout)) ?? D.keepAliveTimeout,
+    maxConnections: readInteger(S.maxConnections, src.pick(S.maxConnections), 1, 1_000_000, 'a whole number of connections >= 1') ?? D.maxConnections,
+    maxMcpSessionsPerUser:
+      readInteger(S.maxMcpSessionsPerUser, src.pick(S.maxMcpSessionsPerUser), 1, 1_000_000, 'a whole number of sessions >= 1') ?? D.maxMcpSessionsPerUser,
+  };
+  // Node refuses a headers timeout above the whole-request one; say which two flags disagree.
+  if (limits.headersTimeout > limits.receiveTimeout) {
+    const from = (p: Picked | undefined, flag: string): string => (p ? `${flag} ${String(p.value)} (from ${p.source})` : `${flag} ${flag === S.headersTimeout.flag ? D.headersTimeout : D.receiveTimeout} (default)`);
+    throw new ConfigError(
+      `${from(headers, S.headersTimeout.flag)} is longer than ${from(receive, S.receiveTimeout.flag)}: ` +
+        'the whole request (headers and body) cannot have less time than its headers',
+    );
+  }
+  return limits;
+}
+
+/**
+ * One warning each for what a public bind exposes: Bearer tokens in clear text without
+ * TLS, and an unauthenticated /metrics. A loopback bind (the default) warns about neither.
+ */
+export function exposureWarnings(o: Pick<GatewayOptions, 'host' | 'tlsCert' | 'metricsAuth'>): string[] {
+  if (isLoopbackHost(o.host)) return [];
+  const out: string[] = [];
+  if (o.tlsCert === undefined) {
+    out.push(`--host ${o.host} is not a loopback address and the gateway serves plain HTTP: tokens travel in clear text (use --tls-cert/--tls-key, or a TLS-terminating reverse proxy in front of a loopback bind)`);
+  }
+  if (!o.metricsAuth) out.push(`--host ${o.host} is not a loopback address and GET /metrics needs no token: anyone who reaches the port can scrape it (add --metrics-auth)`);
+  return out;
 }
 
 /**

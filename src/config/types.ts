@@ -83,6 +83,16 @@ export interface GatewayOptions {
   maxSessionsPerUser: number;
   /** GET /metrics needs an admin token (default: no token; the gateway's bind address limits who can scrape). */
   metricsAuth: boolean;
+  /** A connection must deliver a request's headers (its first byte included) within this (s); TLS handshakes too. */
+  headersTimeout: number;
+  /** A connection must deliver a whole request, headers and body, within this (s); streams' responses are not covered. */
+  receiveTimeout: number;
+  /** A kept-alive HTTP connection idle this long between two requests is closed (s). */
+  keepAliveTimeout: number;
+  /** Open TCP connections the gateway accepts at once; more are closed at accept. */
+  maxConnections: number;
+  /** Open MCP client sessions (all servers) one token subject may hold. */
+  maxMcpSessionsPerUser: number;
 }
 
 export const CONNECT_DEFAULTS = {
@@ -119,4 +129,9 @@ export const GATEWAY_DEFAULTS = {
   allowedOrigins: [],
   maxSessionsPerUser: 20,
   metricsAuth: false,
+  headersTimeout: 10,
+  receiveTimeout: 30,
+  keepAliveTimeout: 5,
+  maxConnections: 1000,
+  maxMcpSessionsPerUser: 100,
 } as const satisfies Partial<GatewayOptions>;

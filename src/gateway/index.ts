@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { GatewayOptions } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import { ConfigError, errorMessage } from '../errors.js';
@@ -17,6 +17,7 @@ import { RpcErrorCode } from '../protocol/jsonrpc.js';
 import { createAuthenticator } from './authenticator.js';
 import { AdminApi } from './http/admin-api.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { applyServerLimits, serverConstructorOptions } from './http/server-limits.js';
 import { WsEndpoint } from './links/ws-endpoint.js';
 import { HttpLinksEndpoint } from './links/http-links-endpoint.js';
 import { McpEndpoint } from './mcp-endpoint.js';
@@ -72,6 +73,8 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     maxBufferedBytes: opts.maxQueueBytes,
     onRefused: (reason) => metrics.refusal(reason),
     idleMs: opts.mcpSessionIdle * 1000,
+    maxSessionsPerUser: opts.maxMcpSessionsPerUser,
+    keepaliveMs: opts.keepalive * 1000,
   });
   const admin = new AdminApi({ registry, maxBodyBytes: opts.maxFrameBytes });
 
@@ -85,11 +88,17 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
       metricsAuth: opts.metricsAuth,
       ready: () => lifecycle === 'ready',
     }), log);
+  applyServerLimits(server, opts, log, () => metrics.refusal('max_connections'));
   server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
-  server.on('clientError', (err, socket) => {
-    log.debug({ err }, 'malformed HTTP request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // --headers-timeout / --receive-timeout expired (Node's own code), or unparsable HTTP.
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    log.debug({ err: errorMessage(err), code: err.code }, timedOut ? 'HTTP request not received in time: connection closed' : 'malformed HTTP request');
+    const status = timedOut ? '408 Request Timeout' : '400 Bad Request';
+    // As Node's default: write and destroy. end() alone would leave the socket half-open for
+    // as long as a hostile peer keeps its side open (HTTP server sockets allow half-open).
+    if (socket.writable && (socket as Socket).bytesWritten === 0) socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroy();
   });
   await listen(server, opts.port, opts.host);
   const { port } = server.address() as AddressInfo;
@@ -127,7 +136,8 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
  * and 'upgrade' events, which both kinds emit, so WebSocket tunnels work over either.
  */
 function createListener(opts: GatewayOptions, handler: RequestListener, log: Logger): Server {
-  if (!opts.tlsCert && !opts.tlsKey && !opts.tlsClientCa) return createServer(handler);
+  const limits = serverConstructorOptions(opts);
+  if (!opts.tlsCert && !opts.tlsKey && !opts.tlsClientCa) return createServer({ connectionsCheckingInterval: limits.connectionsCheckingInterval }, handler);
   if (!opts.tlsCert && !opts.tlsKey) {
     throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: client certificates are only checked over HTTPS');
   }
@@ -141,7 +151,7 @@ function createListener(opts: GatewayOptions, handler: RequestListener, log: Log
     // With a client CA, the TLS handshake itself refuses clients without a certificate it
     // signed: they never reach the HTTP layer (nor its Bearer-token check).
     const clientAuth = ca ? { ca, requestCert: true, rejectUnauthorized: true } : {};
-    const server = createHttpsServer({ cert, key, ...clientAuth }, handler);
+    const server = createHttpsServer({ cert, key, ...clientAuth, ...limits }, handler);
     // Failed handshakes (no or untrusted client certificate, plain HTTP on the TLS port) never reach HTTP.
     server.on('tlsClientError', (err) => log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
     return server;

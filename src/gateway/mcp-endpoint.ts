@@ -25,6 +25,7 @@ import type { Multiplexer } from './multiplexer.js';
 import type { SessionRegistry } from './session-registry.js';
 import { readBody, sendJson } from './http/respond.js';
 import { fastPathRequest, JsonResponses } from './json-fast-path.js';
+import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
 
 export interface McpEndpointOptions {
   registry: SessionRegistry;
@@ -36,9 +37,13 @@ export interface McpEndpointOptions {
   /** Unsent bytes one MCP session may have queued on its responses before it is closed. */
   maxBufferedBytes: number;
   /** Metrics: a request refused for a policy reason. */
-  onRefused?: (reason: 'origin' | 'forbidden' | 'slow_client') => void;
+  onRefused?: (reason: 'origin' | 'forbidden' | 'slow_client' | 'max_mcp_sessions') => void;
   /** Close a session with no request and no open stream for this long (ms); 0 = never. */
   idleMs?: number;
+  /** Open sessions one token subject may hold, all servers together (`--max-mcp-sessions-per-user`). */
+  maxSessionsPerUser?: number;
+  /** SSE keepalive comment interval on the session's streams (ms; the SDK's default is 15 s). */
+  keepaliveMs?: number;
 }
 
 interface McpSession {
@@ -53,10 +58,14 @@ interface McpSession {
   json: JsonResponses;
   mux: Multiplexer;
   lastActive: number;
+  /** Give back the owner's session slot (once; on close, or when initialize did not open a session). */
+  release: () => void;
 }
 
 export class McpEndpoint {
   private readonly sessions = new Map<string, McpSession>();
+  /** Token subject → sessions it holds, counted from the initialize request on. */
+  private readonly perOwner = new Map<string, number>();
   private readonly sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly o: McpEndpointOptions) {
@@ -100,6 +109,8 @@ export class McpEndpoint {
       } catch {
         return sendJson(res, 400, rpcError(null, RpcErrorCode.ParseError, 'Parse error: request body is not valid JSON'));
       }
+      // Refused before anything recurses over it; the session (if any) goes on serving.
+      if (exceedsDepth(body)) return sendJson(res, 400, rpcError(null, RpcErrorCode.InvalidRequest, `Invalid Request: ${tooDeepMessage('the request body')}`));
     }
     const sid = req.headers['mcp-session-id'];
     if (typeof sid === 'string') {
@@ -136,9 +147,31 @@ export class McpEndpoint {
         rpcError(null, -32000, `Forbidden: server ${serverName} belongs to another user (only its owner and admins may use it unless the gateway runs with --open-servers)`),
       );
     }
+    const limit = this.o.maxSessionsPerUser ?? Infinity;
+    const held = this.perOwner.get(principal.subject) ?? 0;
+    if (held >= limit) {
+      this.o.onRefused?.('max_mcp_sessions');
+      this.o.logger.warn({ event: 'mcp_sessions_exhausted', subject: principal.subject, server: serverName, limit }, 'MCP session refused: too many sessions for this user');
+      const id = (body as { id?: unknown }).id;
+      return sendJson(
+        res,
+        429,
+        rpcError(
+          typeof id === 'string' || typeof id === 'number' ? id : null,
+          -32000,
+          `Too many MCP sessions: ${principal.subject} already holds ${held} (--max-mcp-sessions-per-user ${limit}); close one (DELETE) or let an idle one expire`,
+        ),
+      );
+    }
+    // Counted before the first await, so concurrent initializes cannot both take the last slot.
     const session = this.open(serverName, principal.subject, mux);
     track(session, res);
-    return session.transport.handleRequest(req, res, body);
+    try {
+      await session.transport.handleRequest(req, res, body);
+    } finally {
+      // The SDK refused the initialize (bad headers or body): no session, no slot.
+      if (session.transport.sessionId === undefined) session.release();
+    }
   }
 
   /** Close every MCP client session (gateway shutdown). */
@@ -149,11 +182,23 @@ export class McpEndpoint {
 
   private open(serverName: string, owner: string, mux: Multiplexer): McpSession {
     const log = this.o.logger.child({ server: serverName, owner });
+    this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      const n = (this.perOwner.get(owner) ?? 1) - 1;
+      if (n > 0) this.perOwner.set(owner, n);
+      else this.perOwner.delete(owner);
+    };
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
+      // client eventually fails at the TCP level and ends the stream (docs/gateway.md, "Connections").
+      ...(this.o.keepaliveMs !== undefined ? { keepAliveMs: this.o.keepaliveMs } : {}),
       onsessioninitialized: (id) => {
         this.sessions.set(id, session);
-        mux.addClient({ id, send: (msg, related) => this.send(session, msg, related) });
+        mux.addClient({ id, principal: owner, send: (msg, related) => this.send(session, msg, related) });
         log.info({ event: 'mcp_session_opened', mcpSessionId: id }, 'MCP client session opened');
       },
     });
@@ -162,6 +207,7 @@ export class McpEndpoint {
       if (id !== undefined) mux.fromClient(id, msg as JsonRpcMessage);
     };
     transport.onclose = () => {
+      release();
       const id = transport.sessionId;
       if (id === undefined || this.sessions.get(id)?.transport !== transport) return;
       this.sessions.delete(id);
@@ -170,7 +216,7 @@ export class McpEndpoint {
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
     };
     transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
-    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: Date.now() };
+    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: Date.now(), release };
     return session;
   }
 

@@ -15,6 +15,9 @@ export interface MetricsSource {
   mcpSessions(): number;
 }
 
+/** Why a request or a connection was refused (the `reason` label of refusals_total). */
+export type RefusalReason = 'origin' | 'forbidden' | 'max_sessions' | 'max_mcp_sessions' | 'max_connections' | 'slow_client';
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly frames: Counter<'direction'>;
@@ -65,7 +68,7 @@ export class GatewayMetrics {
     this.authFailures = new Counter({ name: `${P}auth_failures_total`, help: 'Refused bearer tokens by reason', labelNames: ['reason'] as const, registers });
     this.refusals = new Counter({
       name: `${P}refusals_total`,
-      help: 'Requests refused for policy reasons (origin, forbidden, max_sessions, slow_client)',
+      help: 'Requests and connections refused for policy reasons (origin, forbidden, max_sessions, max_mcp_sessions, max_connections, slow_client)',
       labelNames: ['reason'] as const,
       registers,
     });
@@ -100,7 +103,7 @@ export class GatewayMetrics {
     this.authFailures.inc({ reason });
   }
 
-  refusal(reason: 'origin' | 'forbidden' | 'max_sessions' | 'slow_client'): void {
+  refusal(reason: RefusalReason): void {
     this.refusals.inc({ reason });
   }
 

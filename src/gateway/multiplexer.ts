@@ -1,12 +1,14 @@
 /**
  * Many MCP client sessions onto one tunneled server (ARCHITECTURE.md, "multiplexes").
  *
- * - `initialize` and `ping` are answered here; everything else is relayed raw.
+ * - `initialize` and `ping` are answered here (initialize with the client's protocol
+ *   version when supported: protocol-version.ts); everything else is relayed raw.
  * - Client request ids are rewritten to unique tunnel ids (a counter), so two clients may
  *   both send id 1; responses come back with the tunnel id and are restored and routed
  *   to the one client that asked. Progress tokens are rewritten the same way, which is
  *   what routes `notifications/progress` to the right client.
- * - Server→client requests (sampling, roots, elicitation) go to one capable client
+ * - Server→client requests (sampling, roots, elicitation) go to one capable client of
+ *   the principal whose request is in flight, never across principals
  *   (server-requests.ts); other server notifications fan out to every client, except
  *   `resources/updated` (subscribers only) and `message` (filtered by each client's
  *   logging level): shared-server-state.ts.
@@ -20,6 +22,7 @@ import { realClock, type Clock } from '../protocol/reliable-channel.js';
 import type { McpClientPort, TunnelPort } from './tunnel-port.js';
 import { ServerRequestRouter, type ClientView } from './server-requests.js';
 import { restoreProgressToken, rewriteRequest } from './progress-tokens.js';
+import { negotiateProtocolVersion } from './protocol-version.js';
 import { SharedServerState } from './shared-server-state.js';
 
 /** How a relayed request ended (metrics). */
@@ -138,7 +141,7 @@ export class Multiplexer {
   }
 
   addClient(port: McpClientPort): void {
-    this.clients.set(port.id, { port, id: port.id, capabilities: undefined, inFlight: new Map() });
+    this.clients.set(port.id, { port, id: port.id, principal: port.principal, capabilities: undefined, inFlight: new Map() });
   }
 
   /** The client went away (DELETE, transport closed): tell the server to stop working for it. */
@@ -206,7 +209,7 @@ export class Multiplexer {
       }
       const caps = msg.params?.capabilities;
       client.capabilities = typeof caps === 'object' && caps !== null ? (caps as Record<string, unknown>) : {};
-      return this.reply(client, { jsonrpc: '2.0', id: msg.id, result: { ...result } });
+      return this.reply(client, { jsonrpc: '2.0', id: msg.id, result: { ...result, protocolVersion: negotiateProtocolVersion(msg.params?.protocolVersion) } });
     }
     if (msg.method === 'ping') return this.reply(client, { jsonrpc: '2.0', id: msg.id, result: {} });
     if (client.inFlight.has(msg.id)) {

@@ -10,7 +10,7 @@
  *   (a local browser-based inspector talking to a local gateway).
  * - Anything else, including `Origin: null`: refused with 403.
  */
-import { isIP } from 'node:net';
+import { isLoopbackHost as isLoopback } from '../config/loopback.js';
 
 export type OriginCheck = (origin: string | undefined) => boolean;
 
@@ -36,11 +36,4 @@ function normalize(origin: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return h === '::1';
 }

@@ -5,6 +5,13 @@
  * most likely asking on behalf of that request — under a gateway id, and the client's
  * answer goes back to the server under the server's own id. The server always gets an
  * answer: the client's, or a JSON-RPC error (no capable client, client gone, timeout).
+ *
+ * Never across principals (docs/gateway.md, "Server→client requests"): a stdio server's
+ * request carries no link to the call that caused it, so the gateway only sends it to a
+ * client of the one token subject it can be for — the subject of every request in flight,
+ * or with none in flight, of every client able to answer. When those span more than one
+ * subject, the server gets a JSON-RPC error instead of a guess that could hand one user's
+ * prompt, or its answer, to another.
  */
 import type { Logger } from '../observability/logger.js';
 import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
@@ -20,6 +27,8 @@ export const REQUIRED_CAPABILITY: Readonly<Record<string, string>> = {
 
 export interface ClientView {
   readonly id: string;
+  /** Token subject of the client's session. */
+  readonly principal: string;
   /** Declared in its initialize; undefined until it initialized. */
   capabilities: Record<string, unknown> | undefined;
 }
@@ -58,15 +67,28 @@ export class ServerRequestRouter {
     // The gateway is alive; that is all a ping from the server can ask.
     if (req.method === 'ping') return this.answer(port, { jsonrpc: '2.0', id: req.id, result: {} });
     const cap = REQUIRED_CAPABILITY[req.method];
-    const capable = [...this.o.clients()].filter(
-      (c) => c.capabilities !== undefined && (cap === undefined || c.capabilities[cap] !== undefined),
+    const clients = [...this.o.clients()];
+    const capable = clients.filter((c) => c.capabilities !== undefined && (cap === undefined || c.capabilities[cap] !== undefined));
+    // Every busy client counts, capable or not: the request may be for a user who cannot answer it.
+    const principals = new Set(
+      busy.size > 0 ? clients.filter((c) => busy.has(c.id)).map((c) => c.principal) : capable.map((c) => c.principal),
     );
+    if (principals.size > 1) {
+      const why = busy.size > 0 ? `requests of ${principals.size} users are in flight` : `clients of ${principals.size} users could answer it`;
+      const message = `the gateway cannot tell which user ${req.method} from server ${this.o.serverName} is for (${why}); run one server per user`;
+      this.o.logger.warn({ event: 'server_request_ambiguous', method: req.method, principals: [...principals] }, message);
+      return this.answer(port, rpcError(req.id, RpcErrorCode.InternalError, message));
+    }
+    const [principal] = principals;
+    const eligible = capable.filter((c) => c.principal === principal);
+    // Same user: the capable client that asked most recently is the best guess (exact with one).
     const newestFirst = [...busy.keys()].reverse();
-    const chosen = newestFirst.map((id) => capable.find((c) => c.id === id)).find((c) => c !== undefined) ?? capable[0];
+    const chosen = newestFirst.map((id) => eligible.find((c) => c.id === id)).find((c) => c !== undefined) ?? eligible[0];
     if (!chosen) {
       const what = cap ?? req.method;
-      this.o.logger.info({ event: 'server_request_unroutable', method: req.method }, `no connected MCP client supports ${what}`);
-      return this.answer(port, rpcError(req.id, RpcErrorCode.MethodNotFound, `no connected MCP client supports ${what}`));
+      const whose = busy.size > 0 && capable.length > 0 ? ` of the user whose request is in flight` : '';
+      this.o.logger.info({ event: 'server_request_unroutable', method: req.method }, `no connected MCP client${whose} supports ${what}`);
+      return this.answer(port, rpcError(req.id, RpcErrorCode.MethodNotFound, `no connected MCP client${whose} supports ${what}`));
     }
     const gatewayId = `gw-${++this.next}`;
     const o: Outstanding = { gatewayId, serverId: req.id, port, clientId: chosen.id, method: req.method, timer: undefined };

@@ -30,6 +30,8 @@ export interface TunnelPort {
 /** One MCP client session (or a one-shot HTTP request) as the multiplexer sees it. */
 export interface McpClientPort {
   readonly id: string;
+  /** Token subject of the session: server→client requests never cross principals (server-requests.ts). */
+  readonly principal: string;
   /** Deliver a message; `relatedRequestId` routes it onto that request's response stream. */
   send(msg: JsonRpcMessage, relatedRequestId?: JsonRpcId): Promise<void> | void;
 }

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import { ReverseProxyError, errorMessage } from '../errors.js';
 import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
-import { classify, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
 import { ReliableChannel, realClock, type ChannelMode, type Clock } from '../protocol/reliable-channel.js';
 import type { TransportCloseInfo, TransportKind, TunnelLink } from '../transport/transport.js';
 import type { InitializeResultLike, TunnelPort } from './tunnel-port.js';
@@ -255,13 +256,36 @@ export class TunnelSession implements TunnelPort {
   }
 
   private deliver(env: Envelope): void {
-    const payload = env.payload!;
+    const payload = exceedsDepth(env.payload) ? this.refuseTooDeep(env.payload!) : env.payload!;
+    if (payload === undefined) return;
     const r = this.readiness;
     if (r.state === 'handshaking' && classify(payload) === 'response' && (payload as { id: unknown }).id === r.requestId) {
       this.finishHandshake(payload);
       return;
     }
     this.o.hooks.onPayload(this, payload);
+  }
+
+  /**
+   * A payload nested deeper than MAX_JSON_DEPTH: nothing downstream may recurse over it.
+   * Whoever waits for it still gets an answer: a response is replaced by a JSON-RPC error
+   * for the same id (returned, to be delivered in its place); a request is answered with
+   * an error to the server; a notification is dropped.
+   */
+  private refuseTooDeep(payload: JsonRpcMessage): JsonRpcMessage | undefined {
+    const kind = classify(payload);
+    const id = (payload as { id?: unknown }).id;
+    const message = tooDeepMessage(`the server's ${kind === 'invalid' ? 'message' : kind}`);
+    this.log.warn({ event: 'payload_too_deep', kind }, `${message}: refused`);
+    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+    if (kind === 'response') return rpcError(id, RpcErrorCode.InternalError, `${message}; the gateway refused it`);
+    if (kind !== 'request') return undefined;
+    try {
+      this.channel.push('request', rpcError(id, RpcErrorCode.InvalidRequest, `Invalid Request: ${message}`));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not answer the server: tunnel saturated');
+    }
+    return undefined;
   }
 
   private linkClosed(link: TunnelLink, info: TransportCloseInfo): void {

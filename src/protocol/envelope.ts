@@ -5,6 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
+import { exceedsDepth, MAX_JSON_DEPTH, tooDeepMessage } from './json-depth.js';
 
 export const ENVELOPE_TYPES = [
   'register',
@@ -88,7 +89,12 @@ export function parseEnvelope(text: string, maxBytes = Infinity): Envelope {
   } catch (err) {
     throw new ProtocolError(`frame is not valid JSON (${(err as Error).message})`);
   }
-  return validateEnvelope(value);
+  const env = validateEnvelope(value);
+  // The payload's depth is the receiver's to judge, in seq order (the frame must still count).
+  for (const key in env) {
+    if (key !== 'payload' && exceedsDepth(env[key], MAX_JSON_DEPTH)) throw new ProtocolError(tooDeepMessage(`frame field "${key}"`));
+  }
+  return env;
 }
 
 export function validateEnvelope(value: unknown): Envelope {

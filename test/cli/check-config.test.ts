@@ -76,6 +76,20 @@ describe('--check-config', () => {
     assert.equal(out.options.jwtSecret, '***');
   });
 
+  it('gateway: a public bind without TLS warns once about clear-text tokens and once about an open /metrics', async () => {
+    const secret = 'a-very-long-secret-0123456789abcdef0123456789';
+    const run = await cli(['gateway', '--host', '0.0.0.0', '--check-config'], { JWT_SECRET_KEY: secret });
+    assert.equal(run.code, 0, run.stderr);
+    const { warnings } = JSON.parse(run.stdout) as { warnings: string[] };
+    assert.equal(warnings.length, 2, JSON.stringify(warnings));
+    assert.match(warnings[0]!, /--host 0\.0\.0\.0 is not a loopback address and the gateway serves plain HTTP: tokens travel in clear text/);
+    assert.match(warnings[1]!, /GET \/metrics needs no token.*--metrics-auth/);
+    const quiet = await cli(['gateway', '--host', '0.0.0.0', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--metrics-auth', '--check-config'], { JWT_SECRET_KEY: secret });
+    assert.deepEqual((JSON.parse(quiet.stdout) as { warnings: string[] }).warnings, []);
+    const loopback = await cli(['gateway', '--host', 'localhost', '--check-config'], { JWT_SECRET_KEY: secret });
+    assert.deepEqual((JSON.parse(loopback.stdout) as { warnings: string[] }).warnings, []);
+  });
+
   it('gateway: a missing secret still fails the check', async () => {
     const run = await cli(['gateway', '--check-config']);
     assert.equal(run.code, 2);

@@ -28,4 +28,24 @@ describe('gateway limits options', () => {
     assert.throws(() => resolve({ maxSessionsPerUser: '0' }), (err: unknown) => err instanceof ConfigError && /--max-sessions-per-user/.test(err.message));
     assert.throws(() => resolve({}, { allowed_origins: 42 }), (err: unknown) => err instanceof ConfigError && /--allowed-origins/.test(err.message));
   });
+
+  it('HTTP server limits: defaults, flags and config-file keys', () => {
+    const d = resolve({});
+    assert.deepEqual([d.headersTimeout, d.receiveTimeout, d.keepAliveTimeout, d.maxConnections, d.maxMcpSessionsPerUser], [10, 30, 5, 1000, 100]);
+    const f = resolve({ headersTimeout: '2.5', receiveTimeout: '4', keepAliveTimeout: '1', maxConnections: '50', maxMcpSessionsPerUser: '3' });
+    assert.deepEqual([f.headersTimeout, f.receiveTimeout, f.keepAliveTimeout, f.maxConnections, f.maxMcpSessionsPerUser], [2.5, 4, 1, 50, 3]);
+    const k = resolve({}, { headers_timeout: 5, receive_timeout: 60, keep_alive_timeout: 65, max_connections: 4096, max_mcp_sessions_per_user: 10 });
+    assert.deepEqual([k.headersTimeout, k.receiveTimeout, k.keepAliveTimeout, k.maxConnections, k.maxMcpSessionsPerUser], [5, 60, 65, 4096, 10]);
+  });
+
+  it('HTTP server limits: zero, junk and a headers timeout above the receive timeout are refused, naming the flags', () => {
+    const refused = (flags: Record<string, unknown>, data: Record<string, unknown> | undefined, pattern: RegExp) =>
+      assert.throws(() => resolve(flags, data), (err: unknown) => err instanceof ConfigError && pattern.test(err.message), JSON.stringify(flags));
+    refused({ headersTimeout: '0' }, undefined, /--headers-timeout "0" \(from --headers-timeout\)/);
+    refused({ keepAliveTimeout: 'soon' }, undefined, /--keep-alive-timeout/);
+    refused({ maxConnections: '0' }, undefined, /--max-connections/);
+    refused({}, { max_mcp_sessions_per_user: -1 }, /--max-mcp-sessions-per-user .*config file gw\.yaml key max_mcp_sessions_per_user/);
+    refused({ headersTimeout: '40' }, undefined, /--headers-timeout 40 \(from --headers-timeout\) is longer than --receive-timeout 30 \(default\)/);
+    refused({ receiveTimeout: '5' }, undefined, /--headers-timeout 10 \(default\) is longer than --receive-timeout 5 \(from --receive-timeout\)/);
+  });
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { Agent, fetch } from 'undici';
 import { startGateway, type RunningGateway } from '../../src/gateway/index.js';
@@ -110,4 +111,16 @@ test('TLS misconfiguration fails with a ConfigError that names the flag', T, asy
   );
   // A key that does not match the certificate.
   await assert.rejects(gateway({ tlsCert: tls.serverCert, tlsKey: tls.clientKey }), (err: Error) => err instanceof ConfigError);
+});
+
+test('HTTPS gateway: a connection that never starts its TLS handshake is closed after --headers-timeout', T, async () => {
+  await withGateway({ tlsCert: tls.serverCert, tlsKey: tls.serverKey, headersTimeout: 1, receiveTimeout: 1 }, async (gw) => {
+    const { port } = new URL(gw.url);
+    const silent = connect(Number(port), '127.0.0.1');
+    silent.on('error', () => {});
+    // Node's TLS default would keep it for 120 s; the test's own deadline is far shorter.
+    await new Promise((resolve) => silent.once('close', resolve));
+    const res = await fetch(`${gw.url}/healthz`, { dispatcher: trusting(false) });
+    assert.equal(res.status, 200, 'the gateway still serves');
+  });
 });

@@ -85,6 +85,12 @@ export class FakeTunnelPeer extends PeerInbox {
     this.sendRaw(env);
   }
 
+  /** A data frame whose payload is given as JSON text (too deep for JSON.stringify, say), seq'd like sendData. */
+  sendDataText(type: 'response' | 'notification', payloadText: string): void {
+    const seq = this.reliable ? `"seq":${++this.outSeq},"ack":${this.inboundAck},` : '';
+    this.sendRaw(`{"type":"${type}",${seq}"payload":${payloadText}}`);
+  }
+
   sendRaw(frame: Frame | string): void {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }

@@ -36,7 +36,10 @@ export class FakeTunnelPort implements TunnelPort {
 
 export class FakeClientPort implements McpClientPort {
   readonly received: Array<{ msg: any; related: JsonRpcId | undefined }> = [];
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    readonly principal = 'alice',
+  ) {}
   send(msg: JsonRpcMessage, related?: JsonRpcId): void {
     this.received.push({ msg, related });
   }

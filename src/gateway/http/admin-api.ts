@@ -9,6 +9,7 @@ import type { Principal } from '../auth.js';
 import { canManage } from '../access.js';
 import type { SessionRegistry } from '../session-registry.js';
 import { readBody, sendError, sendJson } from './respond.js';
+import { exceedsDepth, tooDeepMessage } from '../../protocol/json-depth.js';
 
 export interface AdminApiOptions {
   registry: SessionRegistry;
@@ -60,11 +61,12 @@ export class AdminApi {
     } catch {
       return sendJson(res, 400, rpcError(null, RpcErrorCode.ParseError, 'Parse error: request body is not valid JSON'));
     }
+    if (exceedsDepth(msg)) return sendJson(res, 400, rpcError(null, RpcErrorCode.InvalidRequest, `Invalid Request: ${tooDeepMessage('the request body')}`));
     const kind = classify(msg);
     if (kind === 'invalid') return sendJson(res, 400, rpcError(null, RpcErrorCode.InvalidRequest, 'body is not a JSON-RPC 2.0 message'));
     const clientId = `http-${randomUUID()}`;
     if (kind !== 'request') {
-      mux.addClient({ id: clientId, send: () => {} });
+      mux.addClient({ id: clientId, principal: principal.subject, send: () => {} });
       mux.fromClient(clientId, msg);
       mux.removeClient(clientId);
       res.writeHead(202).end();
@@ -73,7 +75,7 @@ export class AdminApi {
     // A one-shot client: the first response it is sent is the answer to this request.
     let settle: (m: JsonRpcMessage | undefined) => void = () => {};
     const answer = new Promise<JsonRpcMessage | undefined>((resolve) => (settle = resolve));
-    mux.addClient({ id: clientId, send: (m) => (classify(m) === 'response' ? settle(m) : undefined) });
+    mux.addClient({ id: clientId, principal: principal.subject, send: (m) => (classify(m) === 'response' ? settle(m) : undefined) });
     // The HTTP caller hanging up cancels the request upstream (removeClient does that).
     const onClose = (): void => {
       mux.removeClient(clientId, 'HTTP caller disconnected');
