@@ -41,7 +41,11 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--verbose', 'same as --log-level DEBUG (wins over it)')
     .option('--config <file>', 'YAML or JSON config file [env REVERSE_PROXY_CONFIG]')
     .option('--transport <mode>', describe('auto, ws, sse or poll; auto tries ws, then sse, then poll', S.transport, D.transport))
-    .option('--proxy <url>', describe('HTTP(S) proxy; overrides HTTPS_PROXY/HTTP_PROXY/NO_PROXY', S.proxy))
+    .option('--proxy <url>', describe('HTTP(S) proxy; overrides --proxy-pac and HTTPS_PROXY/HTTP_PROXY/NO_PROXY', S.proxy))
+    .option('--proxy-pac <url|file>', describe('PAC file choosing the proxy per gateway URL (PROXY a; PROXY b; DIRECT tried in order)', S.proxyPac))
+    .option('--proxy-pac-refresh <seconds>', describe('fetch the PAC file again this often', S.proxyPacRefresh, D.proxyPacRefresh))
+    .option('--proxy-user <user>', describe('proxy user (DOMAIN\\user for NTLM); scheme chosen from the 407: Negotiate, NTLM, Basic', S.proxyUser))
+    .option('--proxy-password <password>', describe('proxy password; prefer the env variable (flags show in ps)', S.proxyPassword))
     .option('--ca-file <pem>', describe('extra CA certificates to trust (PEM)', S.caFile))
     .option('--cert <pem>', describe('client certificate for mutual TLS (PEM)', S.cert))
     .option('--key <pem>', describe('private key of --cert (PEM)', S.key))
@@ -87,6 +91,7 @@ export function checkConfigReport(servers: ConnectOptions[], warnings: string[])
     ...o,
     ...(o.token !== undefined ? { token: '***' } : {}),
     ...(o.proxy !== undefined ? { proxy: redact(o.proxy) } : {}),
+    ...(o.proxyPassword !== undefined ? { proxyPassword: '***' } : {}),
   });
   return { command: 'connect', servers: servers.map(mask), warnings };
 }

@@ -109,6 +109,8 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       env: process.env,
       ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
       ...(o.proxy ? { proxy: o.proxy } : {}),
+      ...(o.proxyUser !== undefined ? { proxyUser: o.proxyUser } : {}),
+      ...(o.proxyPassword !== undefined ? { proxyPassword: o.proxyPassword } : {}),
       ...(o.caFile ? { caFile: o.caFile } : {}),
       ...(o.cert ? { cert: o.cert } : {}),
       ...(o.key ? { key: o.key } : {}),

@@ -10,17 +10,30 @@
  * "CONNECT only to port 443") we fall back to forwarding, which carries SSE and polling
  * fine and sometimes even the upgrade. Once CONNECT was refused it is not tried again for
  * this path. https:// gateways always use CONNECT: forwarding would expose the traffic.
+ *
+ * CONNECT tunnels are opened by src/net/proxy-tunnel.ts (undici's `connect` hook), which
+ * authenticates with the scheme the proxy's 407 asks for (Basic, NTLM, Negotiate) on the
+ * same kept-alive connection. Forwarding mode stays undici's ProxyAgent with a Basic
+ * header on every request: NTLM and Negotiate authenticate a connection, and undici's
+ * pool gives no say over which connection a forwarded request takes, so those schemes
+ * work through CONNECT only (forwardRefusal says so).
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, Pool, ProxyAgent, type Dispatcher } from 'undici';
-import { ConfigError } from '../errors.js';
-import { resolveProxy, type ProxyChoice } from './proxy.js';
+import { Agent, buildConnector, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { ConfigError, ProxyAuthError } from '../errors.js';
+import { ProxyAuthenticator } from './proxy-auth/authenticator.js';
+import type { SchemeName } from './proxy-auth/challenges.js';
+import { resolveProxy, withCredentials, type ProxyChoice } from './proxy.js';
+import { openTunnel } from './proxy-tunnel.js';
 import { watchTlsAlerts } from './tls-alerts.js';
 
 export interface DispatcherOptions {
   /** Explicit proxy URL (overrides the environment, NO_PROXY included). */
   proxy?: string;
+  /** Proxy user (`DOMAIN\\user` for NTLM) and password; win over the proxy URL's userinfo. */
+  proxyUser?: string;
+  proxyPassword?: string;
   caFile?: string;
   cert?: string;
   key?: string;
@@ -52,6 +65,14 @@ export function tlsConnectOptions(o: DispatcherOptions): Record<string, unknown>
 // Long-lived streams: our own keepalive detects dead peers, not undici's body timeout.
 // headersTimeout stays above the longest poll wait (25 s).
 const TIMEOUTS = { bodyTimeout: 0, headersTimeout: 40_000 } as const;
+/** Bound on opening one CONNECT tunnel, authentication included. */
+const TUNNEL_TIMEOUT_MS = 30_000;
+
+/** The proxy with REVERSE_PROXY_PROXY_USER/_PASSWORD applied over the URL's userinfo. */
+function applyCredentials(p: ProxyChoice, user: string | undefined, password: string | undefined): ProxyChoice {
+  if (user === undefined && password === undefined) return p;
+  return withCredentials(p, { user: user ?? p.credentials?.user ?? '', password: password ?? p.credentials?.password ?? '' });
+}
 
 export interface NetworkPathOptions extends DispatcherOptions {
   /** Gateway URL (any of http/https/ws/wss). */
@@ -63,6 +84,10 @@ export interface NetworkPathOptions extends DispatcherOptions {
 
 export class NetworkPath {
   readonly proxy: ProxyChoice | undefined;
+  /** Runs the proxy's authentication handshakes; remembers the scheme that worked. */
+  readonly proxyAuth: ProxyAuthenticator | undefined;
+  /** Set by the negotiator: a proxy authentication scheme worked for the first time. */
+  onproxyauth?: (scheme: SchemeName, principal: string) => void;
   private readonly secure: boolean;
   private readonly tls: Record<string, unknown>;
   private readonly given: Dispatcher | undefined;
@@ -75,7 +100,23 @@ export class NetworkPath {
     this.given = o.dispatcher;
     const protocol = new URL(o.gateway).protocol;
     this.secure = protocol === 'https:' || protocol === 'wss:';
-    this.proxy = o.dispatcher ? undefined : resolveProxy(o.gateway, o.proxy, o.env ?? process.env);
+    const proxy = o.dispatcher ? undefined : resolveProxy(o.gateway, o.proxy, o.env ?? process.env);
+    this.proxy = proxy && applyCredentials(proxy, o.proxyUser, o.proxyPassword);
+    this.proxyAuth = this.proxy && new ProxyAuthenticator(this.proxy, { onauthenticated: (scheme, who) => this.onproxyauth?.(scheme, who) });
+  }
+
+  /**
+   * Forwarding cannot carry a connection-bound scheme (see the file comment): the error
+   * to report instead of trying, once the proxy is known to want NTLM or Negotiate.
+   */
+  forwardRefusal(): ProxyAuthError | undefined {
+    const scheme = this.proxyAuth?.scheme;
+    if (!this.proxy || (scheme !== 'NTLM' && scheme !== 'Negotiate')) return undefined;
+    return new ProxyAuthError(
+      this.proxy.redacted,
+      `proxy ${this.proxy.redacted} refused CONNECT to the gateway and authenticates with ${scheme}, which this client supports through CONNECT tunnels only: ` +
+        'use an https:// gateway (CONNECT to port 443 is allowed almost everywhere), or ask for CONNECT to the gateway port to be allowed',
+    );
   }
 
   /**
@@ -116,20 +157,35 @@ export class NetworkPath {
 
   private create(mode: ProxyMode): Dispatcher {
     const connect = this.tls;
-    if (mode === 'direct' || !this.proxy) return new Agent({ connect, ...TIMEOUTS });
+    if (mode === 'direct' || !this.proxy || !this.proxyAuth) return new Agent({ connect, ...TIMEOUTS });
+    if (mode === 'connect') return this.tunnelAgent(this.proxy, this.proxyAuth);
+    // Forwarding (http:// gateways only): absolute-URI requests, Basic on each of them.
     const p = this.proxy;
     return new ProxyAgent({
       uri: p.url.href,
       ...(p.token ? { token: p.token } : {}),
-      proxyTunnel: mode === 'connect',
-      // TLS to the gateway through the tunnel; the CA also serves an https:// proxy.
-      requestTls: connect,
+      proxyTunnel: false,
       ...(connect.ca ? { proxyTls: { ca: connect.ca } } : {}),
       ...TIMEOUTS,
       // Forwarding mode builds its own client to the proxy from `factory` alone, without
       // the agent's timeouts: give it ours so an SSE stream is not cut after 300 s of calm.
       factory: (origin: string | URL, opts: object) => new Pool(origin, { ...opts, ...TIMEOUTS }),
     } as ProxyAgent.Options);
+  }
+
+  /** Every connection is a CONNECT tunnel opened (and authenticated) by proxy-tunnel.ts. */
+  private tunnelAgent(p: ProxyChoice, auth: ProxyAuthenticator): Dispatcher {
+    // TLS to the gateway inside the tunnel; the CA also serves an https:// proxy.
+    const endpoint = buildConnector({ ...this.tls } as buildConnector.BuildOptions);
+    const ca = this.tls.ca as string[] | undefined;
+    const connect: buildConnector.connector = (opts, callback) => {
+      const port = opts.port || (opts.protocol === 'https:' ? '443' : '80');
+      openTunnel({ proxy: p.url, target: `${opts.hostname}:${port}`, auth, timeoutMs: TUNNEL_TIMEOUT_MS, ...(ca ? { proxyTls: { ca } } : {}) }).then(
+        (socket) => (opts.protocol === 'https:' ? endpoint({ ...opts, httpSocket: socket }, callback) : callback(null, socket)),
+        (err: Error) => callback(err, null),
+      );
+    };
+    return new Agent({ connect, ...TIMEOUTS });
   }
 
   async close(): Promise<void> {

@@ -71,6 +71,8 @@ export class TransportNegotiator {
     this.network = opts.network ?? new NetworkPath({ gateway: opts.gateway, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
     const proxy = this.network.proxy;
     if (proxy) this.log.info({ event: 'proxy', proxy: proxy.redacted, source: proxy.source }, `using proxy ${proxy.redacted} (from ${proxy.source})`);
+    this.network.onproxyauth = (scheme, principal) =>
+      this.log.info({ event: 'proxy_auth', scheme, proxy: this.proxyLabel }, `authenticated to proxy ${this.proxyLabel ?? ''} with ${scheme} as ${principal}`);
   }
 
   private get proxyLabel(): string | undefined {
@@ -148,6 +150,10 @@ export class TransportNegotiator {
     const modes = this.network.modes(probe);
     for (let i = 0; ; i++) {
       const mode = modes[i]!;
+      if (mode === 'forward') {
+        const refusal = this.network.forwardRefusal();
+        if (refusal) throw refusal;
+      }
       const t = this.create(kind, mode);
       this.log.debug({ event: 'transport_open', transport: kind, path: this.network.describe(mode) }, `opening ${kind} transport ${this.network.describe(mode)}`);
       const gate = holdCloseDuringStart(t, prepare, (info) => this.closedAfterOpen(kind, info));

@@ -19,12 +19,20 @@ export interface SquidScenario {
   auth?: { user: string; password: string };
   /** `read_timeout`: squid closes connections idle for this long (an idle killer). */
   readTimeoutSeconds?: number;
+  /** NTLM only (`ntlm_fake_auth`: the real type 1/2/3 handshake, any password accepted). */
+  ntlm?: boolean;
+  /** Negotiate only: `negotiate_kerberos_auth` with this keytab (must be readable by user proxy). */
+  negotiate?: { keytab: string; krb5Config: string };
+  /** More squid.conf lines before the access rules (ssl_bump, a second port, ...). */
+  extra?: string[];
 }
 
 export type Squid = Daemon;
 
 const SQUID = '/usr/sbin/squid';
 const NCSA_AUTH = '/usr/lib/squid/basic_ncsa_auth';
+const NTLM_FAKE_AUTH = '/usr/lib/squid/ntlm_fake_auth';
+const NEGOTIATE_AUTH = '/usr/lib/squid/negotiate_kerberos_auth';
 const started = new Set<Daemon>();
 
 function squidConf(dir: string, port: number, s: SquidScenario): string {
@@ -47,6 +55,23 @@ function squidConf(dir: string, port: number, s: SquidScenario): string {
     'netdb_filename none',
   ];
   if (s.readTimeoutSeconds !== undefined) lines.push(`read_timeout ${s.readTimeoutSeconds} seconds`);
+  if (s.extra) lines.push(...s.extra);
+  if (s.ntlm) {
+    lines.push(
+      `auth_param ntlm program ${NTLM_FAKE_AUTH}`,
+      'auth_param ntlm children 2 startup=1 idle=1',
+      'auth_param ntlm keep_alive on',
+    );
+  }
+  if (s.negotiate) {
+    // -s GSS_C_NO_NAME: any key in the keytab (HTTP/localhost and HTTP/127.0.0.1).
+    lines.push(
+      `auth_param negotiate program ${NEGOTIATE_AUTH} -k ${s.negotiate.keytab} -s GSS_C_NO_NAME`,
+      'auth_param negotiate children 2 startup=1 idle=1',
+      'auth_param negotiate keep_alive on',
+    );
+  }
+  if (s.ntlm || s.negotiate) lines.push('acl authed proxy_auth REQUIRED', 'http_access deny !authed');
   if (s.auth) {
     lines.push(
       `auth_param basic program ${NCSA_AUTH} ${dir}/htpasswd`,
@@ -94,7 +119,16 @@ export async function startSquid(scenario: SquidScenario = {}, port?: number): P
     }
   };
   return startDaemon(
-    { name: 'squid', bin: SQUID, args: ['-N', '-n', `mcpsquid${p}`, '-f', path.join(dir, 'squid.conf')], port: p, dir, diagnostics: readCacheLog },
+    {
+      name: 'squid',
+      bin: SQUID,
+      args: ['-N', '-n', `mcpsquid${p}`, '-f', path.join(dir, 'squid.conf')],
+      port: p,
+      dir,
+      diagnostics: readCacheLog,
+      // The Kerberos helper finds the test realm through KRB5_CONFIG; no replay cache on disk.
+      ...(scenario.negotiate ? { env: { KRB5_CONFIG: scenario.negotiate.krb5Config, KRB5RCACHETYPE: 'none' } } : {}),
+    },
     started,
   );
 }
