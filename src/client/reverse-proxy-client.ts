@@ -109,6 +109,8 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       env: process.env,
       ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
       ...(o.proxy ? { proxy: o.proxy } : {}),
+      ...(o.proxyPac ? { proxyPac: o.proxyPac, proxyPacRefreshMs: (o.proxyPacRefresh ?? CONNECT_DEFAULTS.proxyPacRefresh) * 1000 } : {}),
+      warn: (message: string) => this.log.warn({ event: 'proxy_warning' }, message),
       ...(o.proxyUser !== undefined ? { proxyUser: o.proxyUser } : {}),
       ...(o.proxyPassword !== undefined ? { proxyPassword: o.proxyPassword } : {}),
       ...(o.caFile ? { caFile: o.caFile } : {}),
