@@ -11,12 +11,14 @@
  * connection a forwarded request takes, so those schemes work through CONNECT only
  * (forwardRefusal says so).
  */
-import { Agent, buildConnector, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { Agent, Pool, ProxyAgent, type buildConnector, type Dispatcher } from 'undici';
 import { ProxyAuthError } from '../errors.js';
 import { ProxyAuthenticator } from './proxy-auth/authenticator.js';
 import type { SchemeName } from './proxy-auth/challenges.js';
 import type { ProxyChoice } from './proxy.js';
 import { openTunnel } from './proxy-tunnel.js';
+import { secureTunnel } from './tunnel-tls.js';
 
 export type ProxyMode = 'direct' | 'connect' | 'forward';
 
@@ -90,17 +92,21 @@ export class ProxyRoute {
     } as ProxyAgent.Options);
   }
 
-  /** Every connection is a CONNECT tunnel opened (and authenticated) by proxy-tunnel.ts. */
+  /**
+   * Every connection is a CONNECT tunnel opened (and authenticated) by proxy-tunnel.ts,
+   * then TLS to the gateway inside it (tunnel-tls.ts names the issuer of a certificate we
+   * do not trust: behind a TLS-inspecting proxy that is the corporate CA to ask for).
+   */
   private tunnelAgent(p: ProxyChoice, auth: ProxyAuthenticator): Dispatcher {
-    // TLS to the gateway inside the tunnel; the CA also serves an https:// proxy.
-    const endpoint = buildConnector({ ...this.tls } as buildConnector.BuildOptions);
     const ca = this.tls.ca as string[] | undefined;
     const connect: buildConnector.connector = (opts, callback) => {
       const port = opts.port || (opts.protocol === 'https:' ? '443' : '80');
-      openTunnel({ proxy: p.url, target: `${opts.hostname}:${port}`, auth, timeoutMs: TUNNEL_TIMEOUT_MS, ...(ca ? { proxyTls: { ca } } : {}) }).then(
-        (socket) => (opts.protocol === 'https:' ? endpoint({ ...opts, httpSocket: socket }, callback) : callback(null, socket)),
-        (err: Error) => callback(err, null),
-      );
+      openTunnel({ proxy: p.url, target: `${opts.hostname}:${port}`, auth, timeoutMs: TUNNEL_TIMEOUT_MS, ...(ca ? { proxyTls: { ca } } : {}) })
+        .then((socket): Promise<Socket> | Socket => (opts.protocol === 'https:' ? secureTunnel(socket, opts.hostname, port, this.tls, opts.servername, p.redacted) : socket))
+        .then(
+          (socket) => callback(null, socket),
+          (err: Error) => callback(err, null),
+        );
     };
     return new Agent({ connect, ...TIMEOUTS });
   }

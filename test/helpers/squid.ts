@@ -23,8 +23,14 @@ export interface SquidScenario {
   ntlm?: boolean;
   /** Negotiate only: `negotiate_kerberos_auth` with this keytab (must be readable by user proxy). */
   negotiate?: { keytab: string; krb5Config: string };
-  /** More squid.conf lines before the access rules (ssl_bump, a second port, ...). */
+  /** More squid.conf lines before the access rules. */
   extra?: string[];
+  /**
+   * TLS inspection: `ssl_bump` every CONNECT, re-signing with this CA (cert + key, PEM),
+   * trusting upstream certificates signed by `upstreamCa`. `websocket: true` lets squid
+   * forward WebSocket upgrades inside the bumped TLS (squid strips them by default).
+   */
+  bump?: { caCert: string; caKey: string; upstreamCa: string; websocket?: boolean };
 }
 
 export type Squid = Daemon;
@@ -35,9 +41,25 @@ const NTLM_FAKE_AUTH = '/usr/lib/squid/ntlm_fake_auth';
 const NEGOTIATE_AUTH = '/usr/lib/squid/negotiate_kerberos_auth';
 const started = new Set<Daemon>();
 
+const CERTGEN = '/usr/lib/squid/security_file_certgen';
+
+function bumpLines(dir: string, b: NonNullable<SquidScenario['bump']>): string[] {
+  return [
+    `sslcrtd_program ${CERTGEN} -s ${dir}/ssl_db -M 4MB`,
+    'sslcrtd_children 2 startup=1 idle=1',
+    'acl step1 at_step SslBump1',
+    'ssl_bump peek step1',
+    'ssl_bump bump all',
+    `tls_outgoing_options cafile=${b.upstreamCa}`,
+    ...(b.websocket ? ['http_upgrade_request_protocols websocket allow all'] : []),
+  ];
+}
+
 function squidConf(dir: string, port: number, s: SquidScenario): string {
   const lines = [
-    `http_port 127.0.0.1:${port}`,
+    s.bump
+      ? `http_port 127.0.0.1:${port} ssl-bump tls-cert=${s.bump.caCert} tls-key=${s.bump.caKey} generate-host-certificates=on dynamic_cert_mem_cache_size=4MB`
+      : `http_port 127.0.0.1:${port}`,
     `pid_filename ${dir}/squid.pid`,
     `cache_log ${dir}/cache.log`,
     `access_log stdio:${dir}/access.log`,
@@ -56,6 +78,7 @@ function squidConf(dir: string, port: number, s: SquidScenario): string {
   ];
   if (s.readTimeoutSeconds !== undefined) lines.push(`read_timeout ${s.readTimeoutSeconds} seconds`);
   if (s.extra) lines.push(...s.extra);
+  if (s.bump) lines.push(...bumpLines(dir, s.bump));
   if (s.ntlm) {
     lines.push(
       `auth_param ntlm program ${NTLM_FAKE_AUTH}`,
@@ -103,12 +126,15 @@ export async function startSquid(scenario: SquidScenario = {}, port?: number): P
     writeFileSync(path.join(dir, 'htpasswd'), htpasswdLine(scenario.auth.user, scenario.auth.password));
   }
   writeFileSync(path.join(dir, 'access.log'), '');
+  // The certificate database squid's certgen helper keeps (created empty, owned by proxy below).
+  if (scenario.bump) execFileSync(CERTGEN, ['-c', '-s', path.join(dir, 'ssl_db'), '-M', '4MB'], { stdio: 'ignore' });
   // squid drops to user `proxy` when started as root: its work dir and logs must be its own.
   chmodSync(dir, 0o755);
   if (process.getuid?.() === 0) {
     const uid = Number(execFileSync('id', ['-u', 'proxy'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'proxy'], { encoding: 'utf8' }).trim());
     for (const f of ['', 'access.log', ...(scenario.auth ? ['htpasswd'] : [])]) chownSync(path.join(dir, f), uid, gid);
+    if (scenario.bump) execFileSync('chown', ['-R', `${uid}:${gid}`, path.join(dir, 'ssl_db')]);
   }
 
   const readCacheLog = (): string => {
