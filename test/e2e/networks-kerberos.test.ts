@@ -13,6 +13,7 @@ import { mintToken } from '../../src/gateway/auth.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { KERBEROS_INSTALL_HINT, loadKerberos } from '../../src/net/proxy-auth/negotiate.js';
 import { KRB5_TOOLS, startRealm, type Realm } from '../helpers/kerberos.js';
+import { pacScript, servePac } from '../helpers/pac-server.js';
 import { startSquid, stopAllSquids } from '../helpers/squid.js';
 import { CHATTY_NAME, eventsNamed, exitCode, serverUp, startTunnel } from '../helpers/network-rig.js';
 import { connectMcp, firstText, startGateway, stopAll, waitFor } from '../helpers/system.js';
@@ -58,6 +59,24 @@ describe('Negotiate/Kerberos proxy (real KDC, squid negotiate_kerberos_auth)', {
     assert.ok(!client.stderr().includes(ALICE_PASSWORD));
     await client.stop();
     await waitFor(() => squid.accessLog().some((l) => l.includes(`CONNECT 127.0.0.1:${gwPort}`) && l.includes('alice@MCP.TEST')), 'a CONNECT by alice@MCP.TEST in access.log', 10_000);
+  });
+
+  test('only a PAC URL and a Kerberos ticket, no other configuration: the PAC file picks the Kerberos proxy, calls work', async () => {
+    const { gwUrl, gwPort, token, squid } = await setup();
+    const pac = await servePac(pacScript('127.0.0.1', `PROXY localhost:${squid.port}`));
+    try {
+      const client = startTunnel(gwUrl, token, [], { REVERSE_PROXY_PROXY_PAC: pac.url, KRB5_CONFIG: realm.krb5Config, KRB5CCNAME: realm.kinit('alice') });
+      assert.equal((await serverUp(gwUrl, token, client)).transport, 'ws');
+      const mcp = await connectMcp(gwUrl, CHATTY_NAME, token);
+      assert.equal(firstText(await mcp.callTool({ name: 'echo', arguments: { message: 'pac+kerberos' } })), 'Echo: pac+kerberos');
+      await mcp.close();
+      assert.equal(eventsNamed(client, 'pac_route')[0]?.msg, `PAC chose PROXY localhost:${squid.port} for 127.0.0.1:${gwPort}`);
+      assert.equal(eventsNamed(client, 'proxy_auth')[0]?.scheme, 'Negotiate');
+      await client.stop();
+      await waitFor(() => squid.accessLog().some((l) => l.includes('alice@MCP.TEST')), 'alice in access.log', 10_000);
+    } finally {
+      await pac.close();
+    }
   });
 
   test('empty ticket cache: exit 3, the message says Negotiate, names the SPN and says to run kinit', async () => {
