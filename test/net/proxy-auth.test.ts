@@ -15,7 +15,7 @@ import { ProxyAuthError } from '../../src/errors.js';
 
 /** The type 2 message squid's ntlm_fake_auth sends (its target-name offset is garbage). */
 const SQUID_TYPE2 = 'TlRMTVNTUAACAAAACQAJAK6qqqoGgggA523k55E2REAAAAAAAAA6AFdPUktHUk9VUA==';
-const noKerberos = () => ({ error: 'not installed' });
+const noKerberos = () => ({ error: 'is not installed' });
 
 function authenticator(url: string, onauthenticated?: (s: string, p: string) => void): ProxyAuthenticator {
   return new ProxyAuthenticator(parseProxy(url, '--proxy'), { kerberos: noKerberos, ...(onauthenticated ? { onauthenticated } : {}) });
@@ -98,7 +98,7 @@ describe('choosing the scheme from the 407 (curl --proxy-anyauth)', () => {
   });
 
   test('Negotiate only, kerberos module missing: the error says what to install', async () => {
-    await rejects(authenticator('http://proxy:3128').handshake().next(parseChallenges(['Negotiate'])), /offers Negotiate/, /"kerberos" module not installed/, /libkrb5-dev/, /npm rebuild kerberos/);
+    await rejects(authenticator('http://proxy:3128').handshake().next(parseChallenges(['Negotiate'])), /offers Negotiate/, /"kerberos" module is not installed/, /libkrb5-dev/, /npm rebuild kerberos/);
   });
 
   test('Negotiate and NTLM offered, no usable Kerberos here: NTLM with the credentials', async () => {

@@ -20,7 +20,7 @@ interface KerberosModule {
 
 export const KERBEROS_INSTALL_HINT =
   'install the Kerberos development files and a C/C++ toolchain (Debian/Ubuntu: apt-get install libkrb5-dev build-essential; ' +
-  'Fedora/RHEL: dnf install krb5-devel gcc-c++ make), then run `npm rebuild kerberos` where mcp-reverse-proxy is installed';
+  'Fedora/RHEL: dnf install krb5-devel gcc-c++ make), then run "npm rebuild kerberos" where mcp-reverse-proxy is installed';
 
 let loaded: { module?: KerberosModule; error?: string } | undefined;
 
@@ -31,7 +31,7 @@ export function loadKerberos(): { module?: KerberosModule; error?: string } {
       loaded = { module: createRequire(import.meta.url)('kerberos') as KerberosModule };
     } catch (err) {
       const e = err as Error & { code?: string };
-      loaded = { error: e.code === 'MODULE_NOT_FOUND' ? 'not installed' : `cannot be loaded: ${e.message.split('\n')[0]!.slice(0, 200)}` };
+      loaded = { error: e.code === 'MODULE_NOT_FOUND' ? 'is not installed' : `cannot be loaded: ${e.message.split('\n')[0]!.slice(0, 200)}` };
     }
   }
   return loaded;
