@@ -121,6 +121,10 @@ function drain(a: Answer): Promise<boolean> {
       s.removeListener('data', onData);
       s.removeListener('close', onClose);
       s.pause();
+      // Back to "no mode yet", as Node leaves a socket it hands over after CONNECT: the
+      // next request's parser then starts the flow when it attaches (a socket left
+      // explicitly paused would never deliver the proxy's next answer).
+      (s as { readableFlowing: boolean | null }).readableFlowing = null;
       resolve(ok);
     };
     const onData = (chunk: Buffer): void => {
@@ -141,8 +145,13 @@ export async function openTunnel(req: TunnelRequest): Promise<net.Socket> {
   let authorization = await handshake.first();
   let socket: net.Socket | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let expired = false;
+  // Between our requests nobody else listens on the socket: a reset there must not be an
+  // uncaught 'error' (the next request on it fails instead, with its own error).
+  const guard = (): void => undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      expired = true;
       socket?.destroy();
       reject(new ProxyUnreachableError(proxyName(req.proxy), Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     }, req.timeoutMs);
@@ -152,12 +161,16 @@ export async function openTunnel(req: TunnelRequest): Promise<net.Socket> {
     for (let connections = 0; connections < MAX_CONNECTIONS; ) {
       if (!socket) {
         socket = await dial(req);
+        socket.on('error', guard);
         connections++;
+        // The deadline passed while dialling: this socket is nobody's.
+        if (expired) throw new Error('tunnel deadline passed');
       }
       const answer = await connectOnce(socket, req.target, authorization);
       socket = answer.socket;
       if (answer.status >= 200 && answer.status < 300) {
         handshake.succeeded();
+        socket.removeListener('error', guard);
         if (answer.head.length > 0) socket.unshift(answer.head);
         return socket;
       }
@@ -165,8 +178,9 @@ export async function openTunnel(req: TunnelRequest): Promise<net.Socket> {
         socket.destroy();
         throw new TunnelRefusedError(answer.status, flat(answer.headers), proxyName(req.proxy), req.target);
       }
+      const drained = drain(answer);
       authorization = await handshake.next(parseChallenges(proxyAuthenticateValues(answer.rawHeaders)));
-      if (!(await drain(answer))) {
+      if (!(await drained)) {
         // The proxy closes after a 407: a connection-bound scheme must start over on the
         // next connection (the proxy's challenge was for the one that closed).
         answer.socket.destroy();
