@@ -175,6 +175,9 @@ export async function openTunnel(req: TunnelRequest): Promise<net.Socket> {
         return socket;
       }
       if (answer.status !== 407) {
+        // Authentication passed even so (the proxy went on to its access rules): remember
+        // the scheme, forwarding mode needs to know it (ProxyRoute.forwardRefusal).
+        handshake.succeeded();
         socket.destroy();
         throw new TunnelRefusedError(answer.status, flat(answer.headers), proxyName(req.proxy), req.target);
       }

@@ -71,6 +71,16 @@ describe('NTLM proxy (real squid, ntlm_fake_auth)', () => {
     noSecret(client, [PASSWORD]);
   });
 
+  test('http:// gateway, CONNECT refused after NTLM: exit 3 saying NTLM works through CONNECT only (use an https:// gateway)', async () => {
+    const { gw, token } = await gateway();
+    const squid = await startSquid({ ntlm: true, connect: false });
+    const client = startTunnel(gw.url, token, ['--proxy', `http://CORP%5Ccarol:${encodeURIComponent(PASSWORD)}@127.0.0.1:${squid.port}`, '--max-retries', '2']);
+    assert.equal(await exitCode(client), ExitCode.AuthRejected, client.stderr());
+    assert.match(client.stderr(), /authenticates with NTLM, which this client supports through CONNECT tunnels only: use an https:\/\/ gateway/);
+    assert.deepEqual(eventsNamed(client, 'transport_selected'), []);
+    noSecret(client, [PASSWORD, encodeURIComponent(PASSWORD)]);
+  });
+
   test('no credentials: exit 3, one message naming NTLM and where credentials go, no transport fallback', async () => {
     const { gw, token } = await gateway();
     const squid = await startSquid({ ntlm: true });
