@@ -6,9 +6,11 @@ TEST_FILES = $(shell find test -name '*.test.ts' | sort)
 E2E_FILES = $(shell find test/e2e -name '*.test.ts' | sort)
 UNIT_FILES = $(filter-out $(E2E_FILES),$(TEST_FILES))
 # Real network parts the tests start on loopback (installed with apt-get when missing).
-SYSTEM_PACKAGES ?= squid nginx-light openssl
+# squid-openssl is Debian's squid built with OpenSSL (ssl_bump); it replaces `squid`.
+# krb5-*: a test Kerberos realm; libkrb5-dev: headers the optional `kerberos` module builds against.
+SYSTEM_PACKAGES ?= squid-openssl nginx-light openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 
-.PHONY: help install build test test-unit test-e2e system-deps demo bench typecheck conformance clean
+.PHONY: help install build test test-unit test-e2e system-deps native-deps demo bench typecheck conformance clean
 
 help:
 	@echo "make demo   - install, build, run gateway + client + server-everything, show a real MCP call"
@@ -34,14 +36,19 @@ typecheck: install
 system-deps:
 	@bash .ci/system-deps.sh $(SYSTEM_PACKAGES)
 
+# The optional native `kerberos` module, built once libkrb5-dev is there (never fatal).
+native-deps: install system-deps
+	@bash .ci/native-deps.sh
+
+# system-deps first: on a fresh machine npm ci then finds libkrb5-dev and builds `kerberos`.
 # Conformance runs before the unit/e2e tests so that the test runner's summary stays the last output.
-test: build typecheck system-deps conformance
+test: system-deps build typecheck native-deps conformance
 	$(NODE) --import tsx --test --test-concurrency=2 --test-timeout=180000 $(TEST_FILES)
 
 test-unit: build
 	$(NODE) --import tsx --test --test-timeout=60000 $(UNIT_FILES)
 
-test-e2e: build system-deps
+test-e2e: system-deps build native-deps
 	$(NODE) --import tsx --test --test-concurrency=1 --test-timeout=180000 $(E2E_FILES)
 
 demo: build

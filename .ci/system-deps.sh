@@ -2,11 +2,21 @@
 # Install the Debian packages the tests start on loopback (squid, nginx, ...), only when
 # missing; `apt-get update` runs only if something has to be installed.
 set -euo pipefail
-declare -A BIN_OF=( [squid]=squid [nginx-light]=nginx [nginx]=nginx [openssl]=openssl [redis-server]=redis-server [apache2-utils]=htpasswd )
+declare -A BIN_OF=( [squid]=squid [nginx-light]=nginx [nginx]=nginx [openssl]=openssl [redis-server]=redis-server [apache2-utils]=htpasswd
+  [krb5-kdc]=krb5kdc [krb5-admin-server]=kadmin.local [krb5-user]=kinit )
+has_bin() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+present() {
+  case "$1" in
+    # Headers, not a binary.
+    libkrb5-dev) [ -f /usr/include/gssapi/gssapi.h ] ;;
+    # Debian's plain squid is built with GnuTLS and has no ssl_bump: squid-openssl replaces it.
+    squid-openssl) has_bin squid && /usr/sbin/squid -v 2>/dev/null | grep -q -- '--with-openssl' ;;
+    *) has_bin "${BIN_OF[$1]:-$1}" ;;
+  esac
+}
 missing=()
 for pkg in "$@"; do
-  bin=${BIN_OF[$pkg]:-$pkg}
-  if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then missing+=("$pkg"); fi
+  present "$pkg" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

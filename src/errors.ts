@@ -54,12 +54,15 @@ export class AuthRejectedError extends ReverseProxyError {
   }
 }
 
-/** The HTTP proxy answered 407. Retrying with the same credentials cannot help. */
+/**
+ * The HTTP proxy answered 407 (src/net/proxy-auth/ says which scheme and why when it ran
+ * the handshake). Retrying with the same credentials or ticket cannot help.
+ */
 export class ProxyAuthError extends ReverseProxyError {
-  constructor(proxy: string) {
+  constructor(proxy: string, message?: string) {
     super(
       'ERR_PROXY_AUTH',
-      `proxy ${proxy} requires authentication (HTTP 407): put percent-encoded credentials in the proxy URL (http://user:pass@host:port)`,
+      message ?? `proxy ${proxy} requires authentication (HTTP 407): put percent-encoded credentials in the proxy URL (http://user:pass@host:port)`,
     );
   }
 }

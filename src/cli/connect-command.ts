@@ -23,8 +23,9 @@ Examples:
 ${PRECEDENCE_NOTE}
 The command runs without a shell; for pipes or variables use --local-stdio "sh -c '...'".
 A config file with a servers: list runs several servers in one process (see docs/cli.md).
-Exit codes: 0 ok (or stopped by a signal), 1 failure, 2 usage or config error, 3 token rejected,
-4 --max-retries used up, 5 local server failed; with several servers, the highest of theirs.`;
+Exit codes: 0 ok (or stopped by a signal), 1 failure, 2 usage or config error,
+3 token or proxy authentication rejected, 4 --max-retries used up, 5 local server failed;
+with several servers, the highest of theirs.`;
 
 export function connectCommand(action: (flags: Record<string, unknown>) => Promise<void>): Command {
   const cmd = new Command('connect')
@@ -41,7 +42,11 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--verbose', 'same as --log-level DEBUG (wins over it)')
     .option('--config <file>', 'YAML or JSON config file [env REVERSE_PROXY_CONFIG]')
     .option('--transport <mode>', describe('auto, ws, sse or poll; auto tries ws, then sse, then poll', S.transport, D.transport))
-    .option('--proxy <url>', describe('HTTP(S) proxy; overrides HTTPS_PROXY/HTTP_PROXY/NO_PROXY', S.proxy))
+    .option('--proxy <url>', describe('HTTP(S) proxy; overrides --proxy-pac and HTTPS_PROXY/HTTP_PROXY/NO_PROXY', S.proxy))
+    .option('--proxy-pac <url-or-file>', describe('PAC file (http(s):// URL or path) choosing the proxy per gateway URL (PROXY a; PROXY b; DIRECT tried in order)', S.proxyPac))
+    .option('--proxy-pac-refresh <seconds>', describe('fetch the PAC file again this often', S.proxyPacRefresh, D.proxyPacRefresh))
+    .option('--proxy-user <user>', describe('proxy user (DOMAIN\\user for NTLM); scheme chosen from the 407: Negotiate, NTLM, Basic', S.proxyUser))
+    .option('--proxy-password <password>', describe('proxy password; prefer the env variable (flags show in ps)', S.proxyPassword))
     .option('--ca-file <pem>', describe('extra CA certificates to trust (PEM)', S.caFile))
     .option('--cert <pem>', describe('client certificate for mutual TLS (PEM)', S.cert))
     .option('--key <pem>', describe('private key of --cert (PEM)', S.key))
@@ -87,6 +92,7 @@ export function checkConfigReport(servers: ConnectOptions[], warnings: string[])
     ...o,
     ...(o.token !== undefined ? { token: '***' } : {}),
     ...(o.proxy !== undefined ? { proxy: redact(o.proxy) } : {}),
+    ...(o.proxyPassword !== undefined ? { proxyPassword: '***' } : {}),
   });
   return { command: 'connect', servers: servers.map(mask), warnings };
 }

@@ -22,7 +22,7 @@ import {
   type OptionSpec,
   type Picked,
 } from './option-sources.js';
-import { readGatewayUrl, readProxyUrl } from './url-options.js';
+import { readGatewayUrl, readPacLocation, readProxyUrl } from './url-options.js';
 
 /** The contract: flag, environment variable and config-file key of every connect option. */
 export const CONNECT_SPECS = {
@@ -37,6 +37,10 @@ export const CONNECT_SPECS = {
   logLevel: { flag: '--log-level', env: 'REVERSE_PROXY_LOG_LEVEL', key: 'log_level' },
   transport: { flag: '--transport', env: 'REVERSE_PROXY_TRANSPORT', key: 'transport' },
   proxy: { flag: '--proxy', env: 'REVERSE_PROXY_PROXY', key: 'proxy' },
+  proxyUser: { flag: '--proxy-user', env: 'REVERSE_PROXY_PROXY_USER', key: 'proxy_user' },
+  proxyPassword: { flag: '--proxy-password', env: 'REVERSE_PROXY_PROXY_PASSWORD', key: 'proxy_password', secret: true },
+  proxyPac: { flag: '--proxy-pac', env: 'REVERSE_PROXY_PROXY_PAC', key: 'proxy_pac' },
+  proxyPacRefresh: { flag: '--proxy-pac-refresh', env: 'REVERSE_PROXY_PROXY_PAC_REFRESH', key: 'proxy_pac_refresh' },
   caFile: { flag: '--ca-file', env: 'REVERSE_PROXY_CA_FILE', key: 'ca_file' },
   cert: { flag: '--cert', env: 'REVERSE_PROXY_CERT', key: 'cert' },
   key: { flag: '--key', env: 'REVERSE_PROXY_KEY', key: 'key' },
@@ -107,11 +111,15 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
     restartWindow: readSeconds(S.restartWindow, src.pick(S.restartWindow)) ?? CONNECT_DEFAULTS.restartWindow,
     reprobeInterval: readSeconds(S.reprobeInterval, src.pick(S.reprobeInterval), { allowZero: true }) ?? CONNECT_DEFAULTS.reprobeInterval,
     firstEventTimeout: readSeconds(S.firstEventTimeout, src.pick(S.firstEventTimeout)) ?? CONNECT_DEFAULTS.firstEventTimeout,
+    proxyPacRefresh: readSeconds(S.proxyPacRefresh, src.pick(S.proxyPacRefresh)) ?? CONNECT_DEFAULTS.proxyPacRefresh,
   };
   const optional = {
     token: readString(S.token, src.pick(S.token), 'a non-empty token'),
     description: readString(S.description, src.pick(S.description)),
     proxy: readProxyUrl(S.proxy, src.pick(S.proxy)),
+    proxyUser: readString(S.proxyUser, src.pick(S.proxyUser), 'a user name (DOMAIN\\user for NTLM)'),
+    proxyPassword: readString(S.proxyPassword, src.pick(S.proxyPassword), 'a non-empty password'),
+    proxyPac: readPacLocation(S.proxyPac, src.pick(S.proxyPac), input.file),
     caFile: readPath(S.caFile, src.pick(S.caFile), input.file),
     cert: readPath(S.cert, src.pick(S.cert), input.file),
     key: readPath(S.key, src.pick(S.key), input.file),

@@ -26,8 +26,16 @@ export interface ConnectOptions {
   keepalive: number;
   logLevel: LogLevelName;
   transport: TransportMode;
-  /** Explicit proxy URL; overrides HTTP(S)_PROXY / NO_PROXY. */
+  /** Explicit proxy URL; overrides HTTP(S)_PROXY / NO_PROXY (and a PAC file). */
   proxy?: string;
+  /** Proxy user (`DOMAIN\\user` for NTLM); wins over the proxy URL's. */
+  proxyUser?: string;
+  /** Proxy password (a secret: never logged, not passed to the child). */
+  proxyPassword?: string;
+  /** PAC file (http(s):// URL or path) that chooses the proxy per gateway URL. */
+  proxyPac?: string;
+  /** How often the PAC file is fetched again (s). */
+  proxyPacRefresh?: number;
   caFile?: string;
   cert?: string;
   key?: string;
@@ -110,6 +118,7 @@ export const CONNECT_DEFAULTS = {
   restartWindow: 60,
   reprobeInterval: 600,
   firstEventTimeout: 3,
+  proxyPacRefresh: 300,
 } as const satisfies Partial<ConnectOptions>;
 
 export const GATEWAY_DEFAULTS = {

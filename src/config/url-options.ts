@@ -4,6 +4,8 @@
  * shell history. The proxy URL may carry them (that is how proxies take credentials);
  * messages about either never show userinfo, a query string or a fragment.
  */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ConfigFile } from './config-file.js';
 import type { OptionSpec, Picked } from './option-sources.js';
 import { invalid } from './option-sources.js';
 import { ConfigError } from '../errors.js';
@@ -33,6 +35,23 @@ export function readProxyUrl(spec: OptionSpec, picked: Picked | undefined): stri
     throw safeInvalid(spec, picked, url, 'expected an http:// or https:// proxy URL like http://proxy.example:3128');
   }
   return (picked.value as string).trim();
+}
+
+/**
+ * A PAC file: an http(s):// URL (no credentials: it is fetched without any), a file://
+ * URL or a path (relative to the config file when it comes from one).
+ */
+export function readPacLocation(spec: OptionSpec, picked: Picked | undefined, file: ConfigFile | undefined): string | undefined {
+  if (!picked) return undefined;
+  const text = typeof picked.value === 'string' ? picked.value.trim() : '';
+  if (text === '') throw invalid(spec, picked, 'expected an http(s):// URL or a path of a PAC file');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    const url = parseUrl(spec, picked, 'an http(s):// URL or a path of a PAC file');
+    if (!['http:', 'https:', 'file:'].includes(url.protocol)) throw safeInvalid(spec, picked, url, 'expected an http://, https:// or file:// URL, or a path');
+    if (url.username !== '' || url.password !== '') throw safeInvalid(spec, picked, url, 'the PAC URL must not contain credentials');
+    return text;
+  }
+  return picked.origin === 'file' && file && !isAbsolute(text) ? resolve(dirname(file.path), text) : text;
 }
 
 /**

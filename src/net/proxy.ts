@@ -11,18 +11,27 @@
  *   may carry `:port`; IPv4/IPv6 literals and CIDR ranges match literal addresses only
  *   (nothing is resolved). There is no implicit loopback bypass: `localhost` goes through
  *   the proxy unless NO_PROXY says otherwise (curl does the same).
- * Credentials come from the proxy URL's percent-encoded userinfo. They are decoded here
- * into a `Basic` token and removed from the URL, so no URL we keep or print carries them.
+ * Credentials come from the proxy URL's percent-encoded userinfo (or, for any proxy,
+ * REVERSE_PROXY_PROXY_USER/_PASSWORD: withCredentials). They are decoded here and removed
+ * from the URL, so no URL we keep or print carries them. Which scheme uses them (Basic,
+ * NTLM, Negotiate) is decided by the proxy's 407 challenge (src/net/proxy-auth/).
  */
 import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { redactUrl } from '../transport/urls.js';
 
+/** User (`DOMAIN\\user` or `user@domain` for NTLM) and password for proxy authentication. */
+export interface ProxyCredentials {
+  user: string;
+  password: string;
+}
+
 export interface ProxyChoice {
   /** Proxy URL without userinfo (safe to print, but prefer `redacted`). */
   url: URL;
-  /** `Basic …` Proxy-Authorization value, when the URL carried credentials. */
+  /** `Basic …` Proxy-Authorization value, when credentials are known. */
   token?: string;
+  credentials?: ProxyCredentials;
   /** The proxy URL as given, with userinfo masked: for logs and error messages. */
   redacted: string;
   /** Where it came from: `--proxy`, `https_proxy`, `HTTPS_PROXY`, ... */
@@ -113,7 +122,7 @@ export function parseProxy(value: string, source: string): ProxyChoice {
   if (!PROXY_SCHEMES.has(url.protocol) || url.hostname === '') {
     throw new ConfigError(`proxy URL from ${source} must be http:// or https:// with a host (got ${redacted})`);
   }
-  let token: string | undefined;
+  let credentials: ProxyCredentials | undefined;
   if (url.username !== '' || url.password !== '') {
     let user: string;
     let pass: string;
@@ -123,11 +132,22 @@ export function parseProxy(value: string, source: string): ProxyChoice {
     } catch {
       throw new ConfigError(`proxy URL from ${source} has malformed percent-encoding in its credentials (${redacted})`);
     }
-    token = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    credentials = { user, password: pass };
     url.username = '';
     url.password = '';
   }
-  return { url, redacted, source, ...(token ? { token } : {}) };
+  const choice: ProxyChoice = { url, redacted, source };
+  return credentials ? withCredentials(choice, credentials) : choice;
+}
+
+/** Basic token of a user and password (curl sends `user:` when there is no password). */
+export function basicToken(c: ProxyCredentials): string {
+  return `Basic ${Buffer.from(`${c.user}:${c.password}`).toString('base64')}`;
+}
+
+/** The same proxy with these credentials (REVERSE_PROXY_PROXY_USER/_PASSWORD win over the URL's). */
+export function withCredentials(choice: ProxyChoice, credentials: ProxyCredentials): ProxyChoice {
+  return { ...choice, credentials, token: basicToken(credentials) };
 }
 
 /**

@@ -22,7 +22,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TransportMode } from '../config/types.js';
 import { errorMessage, TransportError } from '../errors.js';
 import { NetworkPath, type ProxyMode } from '../net/dispatcher.js';
-import { failureKind, isBlockedAfterOpen, isConnectRefusal } from './refusal.js';
+import { failureKind, isBlockedAfterOpen, isConnectRefusal, isProxyUnreachable } from './refusal.js';
 import { PollTransport } from './poll.js';
 import { SseTransport } from './sse.js';
 import { WebSocketTransport } from './websocket.js';
@@ -70,7 +70,12 @@ export class TransportNegotiator {
     this.log = opts.logger;
     this.network = opts.network ?? new NetworkPath({ gateway: opts.gateway, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
     const proxy = this.network.proxy;
-    if (proxy) this.log.info({ event: 'proxy', proxy: proxy.redacted, source: proxy.source }, `using proxy ${proxy.redacted} (from ${proxy.source})`);
+    if (this.network.pac) this.log.info({ event: 'proxy', pac: this.network.pac.location }, `using the PAC file ${this.network.pac.location}`);
+    else if (proxy) this.log.info({ event: 'proxy', proxy: proxy.redacted, source: proxy.source }, `using proxy ${proxy.redacted} (from ${proxy.source})`);
+    const host = new URL(opts.gateway).host;
+    this.network.onroute = (label) => this.log.info({ event: 'pac_route', route: label, host }, `PAC chose ${label} for ${host}`);
+    this.network.onproxyauth = (scheme, principal) =>
+      this.log.info({ event: 'proxy_auth', scheme, proxy: this.proxyLabel }, `authenticated to proxy ${this.proxyLabel ?? ''} with ${scheme} as ${principal}`);
   }
 
   private get proxyLabel(): string | undefined {
@@ -143,11 +148,40 @@ export class TransportNegotiator {
     throw new TransportError('no transport to try');
   }
 
-  /** One transport kind over each proxy mode in turn. */
+  /**
+   * One transport kind over each route in turn (PAC: `PROXY a; PROXY b; DIRECT`, starting
+   * with the one in use): a route is left only when its proxy does not answer at all.
+   */
   private async openKind(kind: TransportKind, prepare: (t: Transport) => void, probe: boolean): Promise<Transport> {
+    await this.network.refresh();
+    const n = this.network.routeCount;
+    const first = this.network.routeIndex;
+    for (let k = 0; ; k++) {
+      const i = (first + k) % n;
+      this.network.selectRoute(i);
+      try {
+        const t = await this.openModes(kind, prepare, probe);
+        this.network.routeWorked();
+        return t;
+      } catch (err) {
+        if (!isProxyUnreachable(err) || k + 1 >= n) throw err;
+        const next = this.network.routeLabel((i + 1) % n);
+        const line = `${errorMessage(err)} → trying the PAC file's next entry, ${next}`;
+        if (probe) this.log.debug({ event: 'pac_failover', reason: errorMessage(err), to: next }, line);
+        else this.log.info({ event: 'pac_failover', reason: errorMessage(err), to: next }, line);
+      }
+    }
+  }
+
+  /** One transport kind over each proxy mode of the route in use. */
+  private async openModes(kind: TransportKind, prepare: (t: Transport) => void, probe: boolean): Promise<Transport> {
     const modes = this.network.modes(probe);
     for (let i = 0; ; i++) {
       const mode = modes[i]!;
+      if (mode === 'forward') {
+        const refusal = this.network.forwardRefusal();
+        if (refusal) throw refusal;
+      }
       const t = this.create(kind, mode);
       this.log.debug({ event: 'transport_open', transport: kind, path: this.network.describe(mode) }, `opening ${kind} transport ${this.network.describe(mode)}`);
       const gate = holdCloseDuringStart(t, prepare, (info) => this.closedAfterOpen(kind, info));

@@ -8,6 +8,7 @@
  */
 import { GATEWAY_MARKER_HEADER } from '../protocol/envelope.js';
 import { recentTlsAlert } from '../net/tls-alerts.js';
+import { ProxyUnreachableError, TunnelRefusedError } from '../net/proxy-tunnel.js';
 import { AuthRejectedError, ProxyAuthError, TlsError, TransportError, ReverseProxyError } from '../errors.js';
 
 export interface RefusalContext {
@@ -85,6 +86,14 @@ export function rootCause(err: unknown): (Error & { code?: string }) | undefined
 export function refusalFromError(err: unknown, ctx: RefusalContext): ReverseProxyError {
   const chain: string[] = [];
   for (let e: unknown = err, d = 0; d < 6 && e instanceof Error; d++, e = (e as { cause?: unknown }).cause) {
+    // Our own CONNECT tunnel (src/net/proxy-tunnel.ts) already says what went wrong.
+    if (e instanceof ReverseProxyError) return e;
+    if (e instanceof TunnelRefusedError) return connectRefused(e.status, ctx, err);
+    if (e instanceof ProxyUnreachableError) {
+      const unreachable = new TransportError(`${ctx.what} to ${ctx.host} failed: ${e.message}`, { origin: 'proxy', cause: err });
+      proxyFailures.add(unreachable);
+      return unreachable;
+    }
     chain.push(e.message);
   }
   const text = chain.join(' ');
@@ -95,14 +104,7 @@ export function refusalFromError(err: unknown, ctx: RefusalContext): ReverseProx
   if (proxyMatch) {
     const status = Number(proxyMatch[1]);
     if (status === 407) return new ProxyAuthError(ctx.proxy ?? 'in the path');
-    const refusal = new TransportError(`${ctx.what} blocked (proxy answered ${status} to CONNECT)`, {
-      status,
-      origin: 'proxy',
-      code: 'ERR_TRANSPORT_BLOCKED',
-      cause: err,
-    });
-    connectRefusals.add(refusal);
-    return refusal;
+    return connectRefused(status, ctx, err);
   }
   let root = rootCause(err);
   // undici reports a TLS 1.3 alert (client certificate required or rejected) as "other
@@ -148,7 +150,24 @@ export function refusalFromError(err: unknown, ctx: RefusalContext): ReverseProx
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
+function connectRefused(status: number, ctx: RefusalContext, cause: unknown): TransportError {
+  const refusal = new TransportError(`${ctx.what} blocked (proxy answered ${status} to CONNECT)`, {
+    status,
+    origin: 'proxy',
+    code: 'ERR_TRANSPORT_BLOCKED',
+    cause,
+  });
+  connectRefusals.add(refusal);
+  return refusal;
+}
+
 const connectRefusals = new WeakSet<object>();
+const proxyFailures = new WeakSet<object>();
+
+/** True for "nothing answers at the proxy's address": a PAC list moves on to its next entry. */
+export function isProxyUnreachable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && proxyFailures.has(err);
+}
 const bufferedPaths = new WeakSet<object>();
 
 /**

@@ -65,6 +65,20 @@ describe('--check-config', () => {
     assert.equal(s.restart, 'always');
   });
 
+  it('connect: REVERSE_PROXY_PROXY_PASSWORD masked, user and PAC shown', async () => {
+    const run = await cli(['--local-stdio', 'x', '--gateway', 'https://g', '--check-config'], {
+      REVERSE_PROXY_PROXY_USER: 'CORP\\carol',
+      REVERSE_PROXY_PROXY_PASSWORD: 'ntlm-hunter2',
+      REVERSE_PROXY_PROXY_PAC: 'http://wpad/proxy.pac',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.stdout.includes('ntlm-hunter2'));
+    const s = (JSON.parse(run.stdout) as { servers: Array<Record<string, unknown>> }).servers[0]!;
+    assert.equal(s.proxyPassword, '***');
+    assert.equal(s.proxyUser, 'CORP\\carol');
+    assert.equal(s.proxyPac, 'http://wpad/proxy.pac');
+  });
+
   it('gateway: resolved options with the JWT secret masked', async () => {
     const secret = 'a-very-long-secret-0123456789abcdef0123456789';
     const run = await cli(['gateway', '--host', '0.0.0.0', '--port', '0', '--check-config'], { JWT_SECRET_KEY: secret });

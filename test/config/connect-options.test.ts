@@ -33,6 +33,10 @@ describe('resolveConnectOptions: precedence flag > env > config file > default',
     { flag: 'name', env: 'REVERSE_PROXY_NAME', key: 'name', values: ['from-flag', 'from-env', 'from-file'], expect: ['from-flag', 'from-env', 'from-file', 'echo-server'] },
     { flag: 'token', env: 'REVERSE_PROXY_TOKEN', key: 'token', values: ['t-flag', 't-env', 't-file'], expect: ['t-flag', 't-env', 't-file', undefined] },
     { flag: 'maxQueueBytes', env: 'REVERSE_PROXY_MAX_QUEUE_BYTES', key: 'max_queue_bytes', values: ['1MiB', '2048', '4KiB'], expect: [1048576, 2048, 4096, 16777216] },
+    { flag: 'proxyUser', env: 'REVERSE_PROXY_PROXY_USER', key: 'proxy_user', values: ['CORP\\a', 'CORP\\b', 'c@corp.example'], expect: ['CORP\\a', 'CORP\\b', 'c@corp.example', undefined] },
+    { flag: 'proxyPassword', env: 'REVERSE_PROXY_PROXY_PASSWORD', key: 'proxy_password', values: ['p1', 'p2', 'p3'], expect: ['p1', 'p2', 'p3', undefined] },
+    { flag: 'proxyPac', env: 'REVERSE_PROXY_PROXY_PAC', key: 'proxy_pac', values: ['http://wpad/proxy.pac', 'https://corp/p.pac', '/etc/proxy.pac'], expect: ['http://wpad/proxy.pac', 'https://corp/p.pac', '/etc/proxy.pac', undefined] },
+    { flag: 'proxyPacRefresh', env: 'REVERSE_PROXY_PROXY_PAC_REFRESH', key: 'proxy_pac_refresh', values: ['60', '120', 30], expect: [60, 120, 30, 300] },
     { flag: 'gateway', env: 'REVERSE_PROXY_GATEWAY', key: 'gateway', values: ['https://flag', 'wss://env', 'http://file:8080/x'], expect: ['https://flag', 'wss://env', 'http://file:8080/x', undefined] },
   ];
   for (const { flag, env, key, values, expect } of fields) {
@@ -178,6 +182,21 @@ describe('resolveConnectOptions: secrets stay out of messages', () => {
     assert.doesNotMatch(proxy, /pa55|bob/);
     const noScheme = configError(() => resolve({ proxy: 'bob:pa55@proxy:3128' }), '--proxy', 'not a valid URL');
     assert.doesNotMatch(noScheme, /pa55/);
+  });
+
+  it('never echoes --proxy-password, from any source', () => {
+    const message = configError(() => resolve({}, { REVERSE_PROXY_PROXY_PASSWORD: '   ' }), '--proxy-password', 'REVERSE_PROXY_PROXY_PASSWORD');
+    assert.doesNotMatch(message, /"/);
+  });
+
+  it('a PAC URL with credentials or another scheme is refused without echoing them', () => {
+    const creds = configError(() => resolve({ proxyPac: 'http://u:pac-secret@wpad/proxy.pac' }), '--proxy-pac', 'must not contain credentials');
+    assert.doesNotMatch(creds, /pac-secret/);
+    configError(() => resolve({ proxyPac: 'ftp://wpad/proxy.pac' }), '--proxy-pac', 'http://, https:// or file://');
+  });
+
+  it('a relative PAC path in a config file is relative to the file', () => {
+    assert.equal(resolveConnectOptions({ flags: BASE_FLAGS, env: {}, file: { path: '/etc/mcp/cfg.yaml', data: { proxy_pac: 'proxy.pac' } } }).options.proxyPac, '/etc/mcp/proxy.pac');
   });
 
   it('keeps proxy credentials in the value itself (the proxy needs them)', () => {

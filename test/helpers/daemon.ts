@@ -51,12 +51,14 @@ export interface DaemonSpec {
   dir: string;
   /** Extra text for the error when it dies before listening (e.g. the tail of its own log). */
   diagnostics?: () => string;
+  /** Added to the test's environment (e.g. KRB5_CONFIG for squid's Kerberos helper). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Start it and wait until it listens; `registry` tracks it for a stop-all in afterEach. */
 export async function startDaemon(spec: DaemonSpec, registry: Set<Daemon>): Promise<Daemon> {
   let out = '';
-  const proc: ChildProcess = spawn(spec.bin, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc: ChildProcess = spawn(spec.bin, spec.args, { stdio: ['ignore', 'pipe', 'pipe'], ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}) });
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

@@ -19,17 +19,47 @@ export interface SquidScenario {
   auth?: { user: string; password: string };
   /** `read_timeout`: squid closes connections idle for this long (an idle killer). */
   readTimeoutSeconds?: number;
+  /** NTLM only (`ntlm_fake_auth`: the real type 1/2/3 handshake, any password accepted). */
+  ntlm?: boolean;
+  /** Negotiate only: `negotiate_kerberos_auth` with this keytab (must be readable by user proxy). */
+  negotiate?: { keytab: string; krb5Config: string };
+  /** More squid.conf lines before the access rules. */
+  extra?: string[];
+  /**
+   * TLS inspection: `ssl_bump` every CONNECT, re-signing with this CA (cert + key, PEM),
+   * trusting upstream certificates signed by `upstreamCa`. `websocket: true` lets squid
+   * forward WebSocket upgrades inside the bumped TLS (squid strips them by default).
+   */
+  bump?: { caCert: string; caKey: string; upstreamCa: string; websocket?: boolean };
 }
 
 export type Squid = Daemon;
 
 const SQUID = '/usr/sbin/squid';
 const NCSA_AUTH = '/usr/lib/squid/basic_ncsa_auth';
+const NTLM_FAKE_AUTH = '/usr/lib/squid/ntlm_fake_auth';
+const NEGOTIATE_AUTH = '/usr/lib/squid/negotiate_kerberos_auth';
 const started = new Set<Daemon>();
+
+const CERTGEN = '/usr/lib/squid/security_file_certgen';
+
+function bumpLines(dir: string, b: NonNullable<SquidScenario['bump']>): string[] {
+  return [
+    `sslcrtd_program ${CERTGEN} -s ${dir}/ssl_db -M 4MB`,
+    'sslcrtd_children 2 startup=1 idle=1',
+    'acl step1 at_step SslBump1',
+    'ssl_bump peek step1',
+    'ssl_bump bump all',
+    `tls_outgoing_options cafile=${b.upstreamCa}`,
+    ...(b.websocket ? ['http_upgrade_request_protocols websocket allow all'] : []),
+  ];
+}
 
 function squidConf(dir: string, port: number, s: SquidScenario): string {
   const lines = [
-    `http_port 127.0.0.1:${port}`,
+    s.bump
+      ? `http_port 127.0.0.1:${port} ssl-bump tls-cert=${s.bump.caCert} tls-key=${s.bump.caKey} generate-host-certificates=on dynamic_cert_mem_cache_size=4MB`
+      : `http_port 127.0.0.1:${port}`,
     `pid_filename ${dir}/squid.pid`,
     `cache_log ${dir}/cache.log`,
     `access_log stdio:${dir}/access.log`,
@@ -47,6 +77,24 @@ function squidConf(dir: string, port: number, s: SquidScenario): string {
     'netdb_filename none',
   ];
   if (s.readTimeoutSeconds !== undefined) lines.push(`read_timeout ${s.readTimeoutSeconds} seconds`);
+  if (s.extra) lines.push(...s.extra);
+  if (s.bump) lines.push(...bumpLines(dir, s.bump));
+  if (s.ntlm) {
+    lines.push(
+      `auth_param ntlm program ${NTLM_FAKE_AUTH}`,
+      'auth_param ntlm children 2 startup=1 idle=1',
+      'auth_param ntlm keep_alive on',
+    );
+  }
+  if (s.negotiate) {
+    // -s GSS_C_NO_NAME: any key in the keytab (HTTP/localhost and HTTP/127.0.0.1).
+    lines.push(
+      `auth_param negotiate program ${NEGOTIATE_AUTH} -k ${s.negotiate.keytab} -s GSS_C_NO_NAME`,
+      'auth_param negotiate children 2 startup=1 idle=1',
+      'auth_param negotiate keep_alive on',
+    );
+  }
+  if (s.ntlm || s.negotiate) lines.push('acl authed proxy_auth REQUIRED', 'http_access deny !authed');
   if (s.auth) {
     lines.push(
       `auth_param basic program ${NCSA_AUTH} ${dir}/htpasswd`,
@@ -78,12 +126,15 @@ export async function startSquid(scenario: SquidScenario = {}, port?: number): P
     writeFileSync(path.join(dir, 'htpasswd'), htpasswdLine(scenario.auth.user, scenario.auth.password));
   }
   writeFileSync(path.join(dir, 'access.log'), '');
+  // The certificate database squid's certgen helper keeps (created empty, owned by proxy below).
+  if (scenario.bump) execFileSync(CERTGEN, ['-c', '-s', path.join(dir, 'ssl_db'), '-M', '4MB'], { stdio: 'ignore' });
   // squid drops to user `proxy` when started as root: its work dir and logs must be its own.
   chmodSync(dir, 0o755);
   if (process.getuid?.() === 0) {
     const uid = Number(execFileSync('id', ['-u', 'proxy'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'proxy'], { encoding: 'utf8' }).trim());
     for (const f of ['', 'access.log', ...(scenario.auth ? ['htpasswd'] : [])]) chownSync(path.join(dir, f), uid, gid);
+    if (scenario.bump) execFileSync('chown', ['-R', `${uid}:${gid}`, path.join(dir, 'ssl_db')]);
   }
 
   const readCacheLog = (): string => {
@@ -94,7 +145,16 @@ export async function startSquid(scenario: SquidScenario = {}, port?: number): P
     }
   };
   return startDaemon(
-    { name: 'squid', bin: SQUID, args: ['-N', '-n', `mcpsquid${p}`, '-f', path.join(dir, 'squid.conf')], port: p, dir, diagnostics: readCacheLog },
+    {
+      name: 'squid',
+      bin: SQUID,
+      args: ['-N', '-n', `mcpsquid${p}`, '-f', path.join(dir, 'squid.conf')],
+      port: p,
+      dir,
+      diagnostics: readCacheLog,
+      // The Kerberos helper finds the test realm through KRB5_CONFIG; no replay cache on disk.
+      ...(scenario.negotiate ? { env: { KRB5_CONFIG: scenario.negotiate.krb5Config, KRB5RCACHETYPE: 'none' } } : {}),
+    },
     started,
   );
 }

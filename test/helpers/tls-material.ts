@@ -25,7 +25,7 @@ function openssl(dir: string, args: string[]): void {
 }
 
 /** Write the CA, server and client key pairs into `dir` and return their paths. */
-export function makeTlsMaterial(dir: string): TlsMaterial {
+export function makeTlsMaterial(dir: string, caName = 'mcp-reverse-proxy test CA'): TlsMaterial {
   const p = (name: string): string => join(dir, name);
   const m: TlsMaterial = {
     caCert: p('ca.crt'),
@@ -38,7 +38,7 @@ export function makeTlsMaterial(dir: string): TlsMaterial {
   };
   // EC P-256 keys: fast to generate, accepted everywhere.
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(dir, ['req', '-x509', ...ecKey, '-keyout', m.caKey, '-out', m.caCert, '-days', '2', '-subj', '/CN=mcp-reverse-proxy test CA',
+  openssl(dir, ['req', '-x509', ...ecKey, '-keyout', m.caKey, '-out', m.caCert, '-days', '2', '-subj', `/CN=${caName}`,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
 
   writeFileSync(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
