@@ -20,7 +20,7 @@ import {
   type ServerDescription,
 } from '../protocol/envelope.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { ReliableChannel } from '../protocol/reliable-channel.js';
+import { ReliableChannel, type HeldOverflow } from '../protocol/reliable-channel.js';
 import { errorMessage, isRetryable, QueueFullError, ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransportNegotiator } from '../transport/negotiator.js';
@@ -66,6 +66,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private fatal: ReverseProxyError | undefined;
   /** A re-probe found a better transport: the next reconnect skips the backoff. */
   private movingUp = false;
+  /** Frames were dropped while delivery was paused: resume the session once it is not. */
+  private refetch = false;
   reconnects = 0;
 
   constructor(opts: TunnelClientOptions) {
@@ -76,6 +78,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       deliver: (env) => this.emit('message', env.payload!),
       maxQueueBytes: opts.maxQueueBytes,
       onDrain: () => this.emit('drain'),
+      onHeldOverflow: (info) => this.heldOverflow(info),
     });
     opts.negotiator.onupgrade = (to) => this.moveUp(to);
   }
@@ -121,6 +124,46 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       if (err instanceof QueueFullError) return false;
       throw err;
     }
+  }
+
+  /**
+   * The local server cannot take more: hold the gateway's frames, unacknowledged, until
+   * resumeInbound(). The gateway's queue then fills and it answers new MCP requests with
+   * -32002 instead of this process buffering them without bound.
+   */
+  pauseInbound(): void {
+    this.channel.pauseDelivery();
+  }
+
+  resumeInbound(): void {
+    this.channel.resumeDelivery();
+    if (this.refetch && !this.channel.deliveryPaused) {
+      this.refetch = false;
+      this.resumeSession('fetching the frames dropped while the local server was not reading');
+    }
+  }
+
+  /**
+   * More than --max-queue-bytes arrived undelivered; the gateway still has what was dropped.
+   * Paused: it sent more than our bound (its --max-queue-bytes is larger); fetch the rest by
+   * resuming once delivery goes on. A gap: only a resume (replay) can fill it.
+   */
+  private heldOverflow(info: HeldOverflow): void {
+    const paused = info.reason === 'paused';
+    if (paused && this.refetch) return;
+    this.log.warn(
+      { event: 'held_overflow', reason: info.reason, heldBytes: info.heldBytes, limit: info.limit },
+      paused
+        ? `the gateway sent more than --max-queue-bytes (${info.limit}) while the local server was not reading; the rest is fetched again later`
+        : `the gateway sent more than ${info.limit} bytes past a missing frame; resuming the session to get it again`,
+    );
+    if (paused) this.refetch = true;
+    else this.resumeSession('frames missing from the gateway');
+  }
+
+  /** Close the transport: the run loop reconnects and resumes, and the gateway replays what we have not acknowledged. */
+  private resumeSession(why: string): void {
+    if (this.transport) void this.transport.close(why);
   }
 
   /** Runs until stop() (resolves) or a fatal error (rejects). */
@@ -201,6 +244,9 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     const transport = await this.opts.negotiator.open((t) => {
       t.onmessage = (text) => onFrame(text);
       t.onclose = (info) => closed(info);
+      t.ondrain = () => {
+        if (this.transport === t) this.channel.drained();
+      };
       t.onerror = (err) => this.log.debug({ err }, 'transport error');
     });
     if (this.isStopped()) {
@@ -335,7 +381,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private onFrame(text: string, transport: Transport): void {
     const env = this.parse(text);
     if (!env) return;
-    if (this.channel.receive(env)) return;
+    if (this.channel.receive(env, text.length)) return;
     switch (env.type) {
       case 'heartbeat':
       case 'ack':
