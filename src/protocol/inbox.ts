@@ -14,6 +14,8 @@
  * counted as their sender's outbox counts them. A frame over the byte bound is dropped
  * without acknowledgement (the peer still has it) and reported through `onOverflow`, whose
  * owner decides: the gateway ends the session, the client resumes it to fetch them again.
+ * While paused, the frames behind a dropped one are dropped too (silently: one report per
+ * pause), since none of them can be delivered before a replay brings the first.
  */
 import type { Envelope } from './envelope.js';
 
@@ -43,6 +45,8 @@ export class Inbox {
   private readonly held = new Map<number, { env: Envelope; bytes: number }>();
   private heldBytes_ = 0;
   private paused_ = false;
+  /** Lowest seq dropped while paused: everything from it on is dropped too until resume(). */
+  private droppedFrom: number | undefined;
 
   delivered = 0;
   duplicatesDropped = 0;
@@ -83,10 +87,13 @@ export class Inbox {
       this.drainHeld();
       return 'delivered';
     }
+    // Behind a frame dropped while paused, nothing can be delivered before a replay anyway.
+    if (this.droppedFrom !== undefined && seq > this.droppedFrom) return 'dropped';
     const inRun = seq === this.runEnd + 1;
     if (!inRun && this.held.size - (this.runEnd - this.expected + 1) >= this.o.maxHeldFrames) return 'dropped';
     const bytes = senderBytes(env, textLength);
     if (this.held.size > 0 && this.heldBytes_ + bytes > this.o.maxHeldBytes) {
+      if (inRun) this.droppedFrom = seq;
       this.o.onOverflow?.({ reason: inRun ? 'paused' : 'gap', seq, frameBytes: bytes, heldBytes: this.heldBytes_, limit: this.o.maxHeldBytes });
       return 'dropped';
     }
@@ -108,6 +115,9 @@ export class Inbox {
     this.paused_ = false;
     const before = this.delivered;
     this.drainHeld();
+    // Caught up with the first dropped frame (not paused again on the way): from here on
+    // only a replay can go on, and frames past it are gaps again.
+    if (!this.paused_) this.droppedFrom = undefined;
     return this.delivered - before;
   }
 
@@ -117,6 +127,7 @@ export class Inbox {
     this.heldBytes_ = 0;
     this.expected = 1;
     this.runEnd = 0;
+    this.droppedFrom = undefined;
   }
 
   private deliverOne(env: Envelope): void {

@@ -4,7 +4,9 @@
  *   client's memory stays within its queue bound, the child is stopped by its own blocked
  *   writes, and once the gateway reads again every notification arrives, in order;
  * - a child that stops reading its stdin: the client does not buffer the gateway's
- *   requests without bound, and MCP clients get -32002 from the gateway instead of silence.
+ *   requests without bound, and MCP clients get -32002 from the gateway instead of silence;
+ *   with a gateway queue larger than the client's, what the client could not hold is
+ *   fetched again (by resuming the session) once the child reads again.
  */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,6 +118,27 @@ describe('backpressure with real processes', () => {
     // Still saturated, and still saying so: refused for saturation, not lost.
     const again = await mcp.callTool({ name: 'echo', arguments: { message } }).catch((e: unknown) => e);
     assert.ok(again instanceof McpError && again.code === -32002, String(again));
+    await mcp.close();
+    await client.stop();
+  });
+
+  test("a gateway queue larger than the client's: what the client cannot hold is fetched again later", { timeout: 120_000 }, async () => {
+    const MESSAGE = 256 * 1024;
+    const CALLS = 16; // 4 MiB: fits the gateway's queue, not the client's
+    const { gw, client, token } = await start(['--max-queue-bytes', '8MiB'], ['--max-queue-bytes', '1MiB', '--reconnect-delay', '0.05']);
+    const mcp = await connectMcp(gw.url, 'flood', token);
+    const childPid = Number(firstText(await mcp.callTool({ name: 'pid', arguments: {} })));
+    assert.equal(firstText(await mcp.callTool({ name: 'deafen', arguments: {} })), 'deaf');
+
+    const calls = Array.from({ length: CALLS }, (_, i) => {
+      const message = `${i}:${'m'.repeat(MESSAGE)}`;
+      return mcp.callTool({ name: 'echo', arguments: { message } }, undefined, { timeout: 110_000 }).then((r) => firstText(r) === `Echo: ${message}`);
+    });
+    await waitFor(() => /"event":"held_overflow"/.test(client.stderr()), 'the client to drop what it cannot hold', 60_000);
+    process.kill(childPid, 'SIGUSR1'); // the child reads again
+    assert.deepEqual(await Promise.all(calls), Array(CALLS).fill(true), 'every call answered with its own echo');
+    const resumes = client.stderr().split('\n').filter((l) => /"event":"connected"/.test(l) && /"resumed":true/.test(l));
+    assert.ok(resumes.length >= 1, 'the session was resumed to fetch the dropped frames');
     await mcp.close();
     await client.stop();
   });
