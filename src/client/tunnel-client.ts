@@ -26,6 +26,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TransportNegotiator } from '../transport/negotiator.js';
 import type { Transport, TransportCloseInfo, TransportKind } from '../transport/transport.js';
 import { BACKOFF_CAP_MS, backoffDelay } from './backoff.js';
+import { registerOn } from './register-handshake.js';
 
 export type TunnelState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -335,36 +336,15 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       { event: 'register', transport: transport.kind, resume: reg.resume, outboxFrames: this.channel.outboxFrames },
       reg.resume ? `asking to resume session ${reg.resume.sessionId} (acked ${reg.resume.ack})` : 'registering a new session',
     );
-    return new Promise<RegisterAckEnvelope>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        void transport.close('no register_ack');
-        reject(new TransportError(`gateway did not answer register within ${this.opts.registerTimeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' }));
-      }, this.opts.registerTimeoutMs);
-      timer.unref();
-      void closedP.then((info) => {
-        clearTimeout(timer);
-        reject(info.error ?? new TransportError(`transport closed during registration (${info.reason})`));
-      });
-      setHandler((text) => {
-        const env = this.parse(text);
-        if (!env) return;
-        if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
-          clearTimeout(timer);
-          setHandler((next) => early.push(next));
-          resolve(env as RegisterAckEnvelope);
-        } else if (env.type === 'error') {
-          clearTimeout(timer);
-          void transport.close('registration refused');
-          const code = typeof env.code === 'string' ? env.code : undefined;
-          const msg = `gateway refused registration: ${String(env.message ?? 'no reason given')}`;
-          // A name owned by someone else or a forbidden registration will not fix itself.
-          const fatal = code === 'name_taken' || code === 'forbidden' || code === 'invalid_register';
-          reject(fatal ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
-        } else {
-          this.log.debug({ type: env.type }, 'frame before register_ack ignored');
-        }
-      });
-      transport.send(JSON.stringify(reg));
+    return registerOn({
+      transport,
+      register: reg,
+      closed: closedP,
+      setHandler,
+      early,
+      timeoutMs: this.opts.registerTimeoutMs,
+      parse: (text) => this.parse(text),
+      log: this.log,
     });
   }
 
