@@ -32,11 +32,6 @@ export class Backpressure {
     local.on('drain', () => this.setStdinCongested(false));
   }
 
-  /** Messages waiting for room in the outbox (the child's stdout is paused meanwhile). */
-  get backlogMessages(): number {
-    return this.backlog.length;
-  }
-
   /** One message towards the gateway, in order; when the outbox is full, hold it and pause the child. */
   upstream(msg: JsonRpcMessage): void {
     if (this.backlog.length === 0 && this.tunnel.push(msg)) return;
