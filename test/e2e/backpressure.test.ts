@@ -21,11 +21,11 @@ import { connectMcp, firstText, fixture, spawnBin, startGateway, stopAll, waitFo
 const SECRET = 'backpressure-secret-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'mrp-backpressure-'));
 
-async function start(gatewayArgs: string[], clientArgs: string[], report?: string): Promise<{ gw: GatewayProc; client: Proc; token: string }> {
+async function start(gatewayArgs: string[], clientArgs: string[], report?: string, transport = 'ws'): Promise<{ gw: GatewayProc; client: Proc; token: string }> {
   const token = await mintToken({ username: 'dana', secret: SECRET });
   const gw = await startGateway(['--jwt-secret', SECRET, ...gatewayArgs]);
   const server = `node ${fixture('flood-server.mjs')}${report ? ` --report ${report}` : ''}`;
-  const client = spawnBin(['--local-stdio', server, '--gateway', gw.url, '--name', 'flood', '--transport', 'ws', ...clientArgs], {
+  const client = spawnBin(['--local-stdio', server, '--gateway', gw.url, '--name', 'flood', '--transport', transport, ...clientArgs], {
     REVERSE_PROXY_TOKEN: token,
   });
   await waitForServer(gw.url, token, 'flood');
@@ -85,42 +85,44 @@ describe('backpressure with real processes', () => {
     assert.equal((await client.stop()).code, 0);
   });
 
-  test('a child that stops reading stdin: the client stays bounded and MCP clients get -32002', { timeout: 120_000 }, async () => {
-    const GATEWAY_QUEUE = 4 * MiB;
-    const MESSAGE = 256 * 1024;
-    const CALLS = 256; // 64 MiB of requests
-    const { gw, client, token } = await start(['--max-queue-bytes', String(GATEWAY_QUEUE)], []);
-    const mcp = await connectMcp(gw.url, 'flood', token);
-    assert.equal(firstText(await mcp.callTool({ name: 'deafen', arguments: {} })), 'deaf');
-    const rss = new RssPeak(client.proc.pid!);
-    const baseline = rss.peak;
+  for (const transport of ['ws', 'sse', 'poll']) {
+    test(`a child that stops reading stdin (${transport}): the client stays bounded and MCP clients get -32002`, { timeout: 120_000 }, async () => {
+      const GATEWAY_QUEUE = 4 * MiB;
+      const MESSAGE = 256 * 1024;
+      const CALLS = 256; // 64 MiB of requests
+      const { gw, client, token } = await start(['--max-queue-bytes', String(GATEWAY_QUEUE)], [], undefined, transport);
+      const mcp = await connectMcp(gw.url, 'flood', token);
+      assert.equal(firstText(await mcp.callTool({ name: 'deafen', arguments: {} })), 'deaf');
+      const rss = new RssPeak(client.proc.pid!);
+      const baseline = rss.peak;
 
-    const message = 'm'.repeat(MESSAGE);
-    const saturated: number[] = [];
-    const otherErrors: string[] = [];
-    for (let i = 0; i < CALLS; i++) {
-      mcp.callTool({ name: 'echo', arguments: { message } }, undefined, { timeout: 110_000 }).then(
-        () => otherErrors.push(`call ${i} was answered by a deaf server`),
-        (err: unknown) => {
-          if (err instanceof McpError && err.code === -32002) saturated.push(i);
-          else otherErrors.push(String(err));
-        },
-      );
-    }
-    // What fits in the gateway's queue waits there (the client does not acknowledge what it
-    // cannot deliver); everything else is refused at once.
-    const fits = GATEWAY_QUEUE / MESSAGE + 2;
-    await waitFor(() => rss.sample() && saturated.length >= CALLS - fits, `-32002 for all but ${fits} calls`, 90_000);
-    rss.sample();
-    assert.deepEqual(otherErrors.filter((e) => !/closed/i.test(e)), []);
-    const grown = rss.peak - baseline;
-    assert.ok(grown < 64 * MiB, `client RSS grew by ${(grown / MiB).toFixed(0)} MiB for ${(CALLS * MESSAGE) / MiB} MiB of requests`);
-    // Still saturated, and still saying so: refused for saturation, not lost.
-    const again = await mcp.callTool({ name: 'echo', arguments: { message } }).catch((e: unknown) => e);
-    assert.ok(again instanceof McpError && again.code === -32002, String(again));
-    await mcp.close();
-    await client.stop();
-  });
+      const message = 'm'.repeat(MESSAGE);
+      const saturated: number[] = [];
+      const otherErrors: string[] = [];
+      for (let i = 0; i < CALLS; i++) {
+        mcp.callTool({ name: 'echo', arguments: { message } }, undefined, { timeout: 110_000 }).then(
+          () => otherErrors.push(`call ${i} was answered by a deaf server`),
+          (err: unknown) => {
+            if (err instanceof McpError && err.code === -32002) saturated.push(i);
+            else otherErrors.push(String(err));
+          },
+        );
+      }
+      // What fits in the gateway's queue waits there (the client does not acknowledge what it
+      // cannot deliver); everything else is refused at once.
+      const fits = GATEWAY_QUEUE / MESSAGE + 2;
+      await waitFor(() => rss.sample() && saturated.length >= CALLS - fits, `-32002 for all but ${fits} calls`, 90_000);
+      rss.sample();
+      assert.deepEqual(otherErrors.filter((e) => !/closed/i.test(e)), []);
+      const grown = rss.peak - baseline;
+      assert.ok(grown < 64 * MiB, `client RSS grew by ${(grown / MiB).toFixed(0)} MiB for ${(CALLS * MESSAGE) / MiB} MiB of requests`);
+      // Still saturated, and still saying so: refused for saturation, not lost.
+      const again = await mcp.callTool({ name: 'echo', arguments: { message } }).catch((e: unknown) => e);
+      assert.ok(again instanceof McpError && again.code === -32002, String(again));
+      await mcp.close();
+      await client.stop();
+    });
+  }
 
   test("a gateway queue larger than the client's: what the client cannot hold is fetched again later", { timeout: 120_000 }, async () => {
     const MESSAGE = 256 * 1024;
