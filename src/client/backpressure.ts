@@ -5,8 +5,8 @@
  *
  * - child → gateway: when the tunnel's outbox is full, the child's stdout is paused (the
  *   child then blocks on its own writes). Messages already read wait in `backlog`, in
- *   order: at most what one read of stdout held, plus errors for requests the child owed
- *   when it died. The tunnel's 'drain' sends them on and resumes stdout.
+ *   order: at most what one read of stdout held (64 KiB of lines, or the one line it
+ *   completed, up to --max-line-bytes), plus errors for requests the child owed when it died. The tunnel's 'drain' sends them on and resumes stdout.
  * - gateway → child: while the child's stdin is congested (a server that reads slower than
  *   it is asked, or not at all), or while the backlog above is not empty, the tunnel holds
  *   the gateway's frames unacknowledged (TunnelClient.pauseInbound). The gateway's queue
