@@ -50,7 +50,7 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--ca-file <pem>', describe('extra CA certificates to trust (PEM)', S.caFile))
     .option('--cert <pem>', describe('client certificate for mutual TLS (PEM)', S.cert))
     .option('--key <pem>', describe('private key of --cert (PEM)', S.key))
-    .option('--max-queue-bytes <size>', describe('bound of the replay queue, e.g. 16MiB', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
+    .option('--max-queue-bytes <size>', describe('bound of the replay queue and of messages held for a server that is not reading, e.g. 16MiB', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
     .option('--max-line-bytes <size>', describe("largest line accepted from the server's stdout", S.maxLineBytes, formatBytes(D.maxLineBytes)))
     .option('--init-timeout <seconds>', describe('deadline for the local server to answer initialize', S.initTimeout, D.initTimeout))
     .option('--handshake-timeout <seconds>', describe('deadline for the WebSocket handshake', S.handshakeTimeout, D.handshakeTimeout))

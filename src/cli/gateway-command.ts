@@ -26,7 +26,7 @@ export function gatewayCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--jwt-audience <aud>', describe('expected token audience', S.jwtAudience, D.jwtAudience))
     .option('--no-auth', describe('accept requests without a token (development only)', S.noAuth))
     .option('--resume-window <seconds>', describe('how long a dropped tunnel may resume its session', S.resumeWindow, D.resumeWindow))
-    .option('--max-queue-bytes <size>', describe('replay queue bound per session', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
+    .option('--max-queue-bytes <size>', describe('bound per session of the replay queue, of frames held from its client, and of unsent output per MCP session', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
     .option('--max-frame-bytes <size>', describe('largest frame or HTTP body accepted', S.maxFrameBytes, formatBytes(D.maxFrameBytes)))
     .option('--request-timeout <seconds>', describe('deadline for one MCP request through a tunnel', S.requestTimeout, D.requestTimeout))
     .option('--mcp-session-idle <seconds>', describe('close an MCP client session idle this long (no request, no open stream)', S.mcpSessionIdle, D.mcpSessionIdle))

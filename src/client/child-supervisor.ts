@@ -25,6 +25,8 @@ export interface ChildSupervisorEvents {
   down: [{ exit: ExitInfo; reason: string; delayMs: number; attempt: number }];
   /** A restarted child answered initialize. */
   up: [{ init: InitializeResult; restarts: number }];
+  /** The child's stdin took what was queued for it after `stdinCongested`. */
+  drain: [];
 }
 
 export interface ChildSupervisorOptions {
@@ -84,6 +86,11 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     return this.current.send(msg);
   }
 
+  /** The running child's stdin is full: send no more until 'drain'. */
+  get stdinCongested(): boolean {
+    return this.available && (this.current?.stdinCongested ?? false);
+  }
+
   pause(): void {
     this.paused = true;
     this.current?.pause();
@@ -111,6 +118,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     }
     local.onexit = (info) => void this.exited(local, info);
     local.onmessage = (msg) => this.emit('message', msg);
+    local.ondrain = () => this.emit('drain');
     if (this.paused) local.pause();
     this.state_ = 'running';
     return init;

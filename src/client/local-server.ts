@@ -134,6 +134,11 @@ export class LocalServer {
     return stdin.write(`${JSON.stringify(msg)}\n`);
   }
 
+  /** True while stdin holds more than its high-water mark: wait for `ondrain` before sending more. */
+  get stdinCongested(): boolean {
+    return this.child?.stdin?.writableNeedDrain ?? false;
+  }
+
   /** Stop reading the child's stdout (the pipe fills and the child blocks on write). */
   pause(): void {
     if (this.paused) return;

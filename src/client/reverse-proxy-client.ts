@@ -15,6 +15,7 @@ import type { ChannelStats } from '../protocol/reliable-channel.js';
 import { TransportNegotiator } from '../transport/negotiator.js';
 import type { TransportKind } from '../transport/transport.js';
 import { redactUrl } from '../transport/urls.js';
+import { Backpressure } from './backpressure.js';
 import { IdBridge } from './id-bridge.js';
 import { ChildSupervisor } from './child-supervisor.js';
 import type { ExitInfo } from './local-server.js';
@@ -62,8 +63,6 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
   private childExits = 0;
   private tunnel: TunnelClient | undefined;
   private readonly bridge = new IdBridge();
-  /** Messages read from the child while the outbox was full, in order. */
-  private readonly upstreamBacklog: JsonRpcMessage[] = [];
   private state_: ClientState = 'idle';
   private stopping: Promise<void> | undefined;
 
@@ -225,21 +224,8 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
   }
 
   private wire(local: ChildSupervisor, tunnel: TunnelClient, server: ServerDescription): void {
-    let saturatedLogged = false;
-    /** Upstream in order; when the outbox is full, hold and pause the child until 'drain'. */
-    const upstream = (out: JsonRpcMessage): void => {
-      if (this.upstreamBacklog.length > 0 || !tunnel.push(out)) {
-        this.upstreamBacklog.push(out);
-        local.pause();
-        if (!saturatedLogged) {
-          saturatedLogged = true;
-          this.log.warn(
-            { event: 'queue_full', outboxBytes: tunnel.channel.outboxBytes, maxQueueBytes: tunnel.channel.maxQueueBytes },
-            'tunnel queue is full: pausing the local server output until the gateway catches up',
-          );
-        }
-      }
-    };
+    const flow = new Backpressure(local, tunnel, this.log);
+    const upstream = (out: JsonRpcMessage): void => flow.upstream(out);
     local.on('message', (msg) => {
       const out = this.bridge.fromChild(msg);
       if (!out) {
@@ -249,14 +235,9 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       upstream(out);
     });
     this.wireRestarts(local, tunnel, server, upstream);
-    tunnel.on('drain', () => {
-      while (this.upstreamBacklog.length > 0 && tunnel.push(this.upstreamBacklog[0]!)) this.upstreamBacklog.shift();
-      if (this.upstreamBacklog.length === 0) {
-        saturatedLogged = false;
-        local.resume();
-        this.log.info({ event: 'queue_drained' }, 'tunnel queue drained: reading the local server again');
-      }
-    });
+    // Another process, another stdin: the old one's congestion no longer holds the gateway back.
+    local.on('down', () => flow.childReplaced());
+    local.on('up', () => flow.childReplaced());
     tunnel.on('message', (msg) => {
       if (!local.available) {
         // The gateway sent this before it heard server_status(false): answer, never drop.
@@ -266,7 +247,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
         return;
       }
       const out = this.bridge.toChild(msg);
-      if (out) local.send(out);
+      if (out) flow.toChild(out);
     });
     tunnel.on('fresh-session', ({ previousSessionId, sessionId, droppedFrames }) => {
       const { errorsForChild, orphaned } = this.bridge.newEpoch();

@@ -20,12 +20,13 @@ import {
   type ServerDescription,
 } from '../protocol/envelope.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { ReliableChannel } from '../protocol/reliable-channel.js';
+import { ReliableChannel, type HeldOverflow } from '../protocol/reliable-channel.js';
 import { errorMessage, isRetryable, QueueFullError, ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransportNegotiator } from '../transport/negotiator.js';
 import type { Transport, TransportCloseInfo, TransportKind } from '../transport/transport.js';
 import { BACKOFF_CAP_MS, backoffDelay } from './backoff.js';
+import { registerOn } from './register-handshake.js';
 
 export type TunnelState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -66,6 +67,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private fatal: ReverseProxyError | undefined;
   /** A re-probe found a better transport: the next reconnect skips the backoff. */
   private movingUp = false;
+  /** Frames were dropped while delivery was paused: resume the session once it is not. */
+  private refetch = false;
   reconnects = 0;
 
   constructor(opts: TunnelClientOptions) {
@@ -76,6 +79,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       deliver: (env) => this.emit('message', env.payload!),
       maxQueueBytes: opts.maxQueueBytes,
       onDrain: () => this.emit('drain'),
+      onHeldOverflow: (info) => this.heldOverflow(info),
     });
     opts.negotiator.onupgrade = (to) => this.moveUp(to);
   }
@@ -121,6 +125,46 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       if (err instanceof QueueFullError) return false;
       throw err;
     }
+  }
+
+  /**
+   * The local server cannot take more: hold the gateway's frames, unacknowledged, until
+   * resumeInbound(). The gateway's queue then fills and it answers new MCP requests with
+   * -32002 instead of this process buffering them without bound.
+   */
+  pauseInbound(): void {
+    this.channel.pauseDelivery();
+  }
+
+  resumeInbound(): void {
+    this.channel.resumeDelivery();
+    if (this.refetch && !this.channel.deliveryPaused) {
+      this.refetch = false;
+      this.resumeSession('fetching the frames dropped while the local server was not reading');
+    }
+  }
+
+  /**
+   * More than --max-queue-bytes arrived undelivered; the gateway still has what was dropped.
+   * Paused: it sent more than our bound (its --max-queue-bytes is larger); fetch the rest by
+   * resuming once delivery goes on. A gap: only a resume (replay) can fill it.
+   */
+  private heldOverflow(info: HeldOverflow): void {
+    const paused = info.reason === 'paused';
+    if (paused && this.refetch) return;
+    this.log.warn(
+      { event: 'held_overflow', reason: info.reason, heldBytes: info.heldBytes, limit: info.limit },
+      paused
+        ? `the gateway sent more than --max-queue-bytes (${info.limit}) while the local server was not reading; the rest is fetched again later`
+        : `the gateway sent more than ${info.limit} bytes past a missing frame; resuming the session to get it again`,
+    );
+    if (paused) this.refetch = true;
+    else this.resumeSession('frames missing from the gateway');
+  }
+
+  /** Close the transport: the run loop reconnects and resumes, and the gateway replays what we have not acknowledged. */
+  private resumeSession(why: string): void {
+    if (this.transport) void this.transport.close(why);
   }
 
   /** Runs until stop() (resolves) or a fatal error (rejects). */
@@ -201,6 +245,9 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     const transport = await this.opts.negotiator.open((t) => {
       t.onmessage = (text) => onFrame(text);
       t.onclose = (info) => closed(info);
+      t.ondrain = () => {
+        if (this.transport === t) this.channel.drained();
+      };
       t.onerror = (err) => this.log.debug({ err }, 'transport error');
     });
     if (this.isStopped()) {
@@ -289,36 +336,15 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       { event: 'register', transport: transport.kind, resume: reg.resume, outboxFrames: this.channel.outboxFrames },
       reg.resume ? `asking to resume session ${reg.resume.sessionId} (acked ${reg.resume.ack})` : 'registering a new session',
     );
-    return new Promise<RegisterAckEnvelope>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        void transport.close('no register_ack');
-        reject(new TransportError(`gateway did not answer register within ${this.opts.registerTimeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' }));
-      }, this.opts.registerTimeoutMs);
-      timer.unref();
-      void closedP.then((info) => {
-        clearTimeout(timer);
-        reject(info.error ?? new TransportError(`transport closed during registration (${info.reason})`));
-      });
-      setHandler((text) => {
-        const env = this.parse(text);
-        if (!env) return;
-        if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
-          clearTimeout(timer);
-          setHandler((next) => early.push(next));
-          resolve(env as RegisterAckEnvelope);
-        } else if (env.type === 'error') {
-          clearTimeout(timer);
-          void transport.close('registration refused');
-          const code = typeof env.code === 'string' ? env.code : undefined;
-          const msg = `gateway refused registration: ${String(env.message ?? 'no reason given')}`;
-          // A name owned by someone else or a forbidden registration will not fix itself.
-          const fatal = code === 'name_taken' || code === 'forbidden' || code === 'invalid_register';
-          reject(fatal ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
-        } else {
-          this.log.debug({ type: env.type }, 'frame before register_ack ignored');
-        }
-      });
-      transport.send(JSON.stringify(reg));
+    return registerOn({
+      transport,
+      register: reg,
+      closed: closedP,
+      setHandler,
+      early,
+      timeoutMs: this.opts.registerTimeoutMs,
+      parse: (text) => this.parse(text),
+      log: this.log,
     });
   }
 
@@ -335,7 +361,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private onFrame(text: string, transport: Transport): void {
     const env = this.parse(text);
     if (!env) return;
-    if (this.channel.receive(env)) return;
+    if (this.channel.receive(env, text.length)) return;
     switch (env.type) {
       case 'heartbeat':
       case 'ack':

@@ -9,6 +9,7 @@ export type FrameCounter = (direction: 'in' | 'out', bytes: number) => void;
 export class MeteredLink implements TunnelLink {
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
+  ondrain?: () => void;
 
   constructor(
     private readonly inner: TunnelLink,
@@ -19,6 +20,7 @@ export class MeteredLink implements TunnelLink {
       this.onmessage?.(frame);
     };
     inner.onclose = (info) => this.onclose?.(info);
+    inner.ondrain = () => this.ondrain?.();
   }
 
   get kind(): TunnelLink['kind'] {
@@ -30,7 +32,7 @@ export class MeteredLink implements TunnelLink {
     return this.inner.send(frame);
   }
 
-  close(reason?: string): void {
-    this.inner.close(reason);
+  close(reason?: string, code?: number): void {
+    this.inner.close(reason, code);
   }
 }

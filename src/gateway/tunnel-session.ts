@@ -11,12 +11,21 @@ import { ReverseProxyError, errorMessage } from '../errors.js';
 import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
-import { ReliableChannel, realClock, type ChannelMode, type Clock } from '../protocol/reliable-channel.js';
+import { ReliableChannel, realClock, type ChannelMode, type Clock, type HeldOverflow } from '../protocol/reliable-channel.js';
 import type { TransportCloseInfo, TransportKind, TunnelLink } from '../transport/transport.js';
 import type { InitializeResultLike, TunnelPort } from './tunnel-port.js';
 import { INITIALIZED_NOTIFICATION, initializeRequest, parseInitializeResponse } from './server-handshake.js';
+import { WS_CLOSE } from './links/ws-link.js';
 
-export type SessionEndKind = 'unregistered' | 'expired' | 'deleted' | 'replaced' | 'handshake_failed' | 'shutdown';
+export type SessionEndKind = 'unregistered' | 'expired' | 'deleted' | 'replaced' | 'handshake_failed' | 'overflow' | 'shutdown';
+
+/** What the client is told when the gateway ends its session: an `error` frame, then the link closes. */
+export interface ClientNotice {
+  code: string;
+  message: string;
+  /** WebSocket close code (default 1000). */
+  closeCode?: number;
+}
 
 export interface SessionEnd {
   kind: SessionEndKind;
@@ -91,7 +100,12 @@ export class TunnelSession implements TunnelPort {
     this.server = o.server;
     this.clock = o.clock ?? realClock;
     this.log = o.logger.child({ sessionId: this.sessionId, server: o.server.name });
-    this.channel = new ReliableChannel({ deliver: (env) => this.deliver(env), maxQueueBytes: o.maxQueueBytes, clock: this.clock });
+    this.channel = new ReliableChannel({
+      deliver: (env) => this.deliver(env),
+      maxQueueBytes: o.maxQueueBytes,
+      clock: this.clock,
+      onHeldOverflow: (info) => this.heldOverflow(info),
+    });
     this.channel.setMode(o.mode);
     this.readiness = o.initializeResult
       ? { state: 'ready', result: o.initializeResult }
@@ -144,11 +158,14 @@ export class TunnelSession implements TunnelPort {
     }
     const onMessage = (frame: string): void => this.onFrame(frame);
     const onClose = (info: TransportCloseInfo): void => this.linkClosed(link, info);
+    const onDrain = (): void => this.channel.drained();
     link.onmessage = onMessage;
     link.onclose = onClose;
+    link.ondrain = onDrain;
     const unbind = (): void => {
       if (link.onmessage === onMessage) link.onmessage = undefined;
       if (link.onclose === onClose) link.onclose = undefined;
+      if (link.ondrain === onDrain) link.ondrain = undefined;
       this.channel.detach();
     };
     this.conn = { state: 'connected', link, since: new Date(), unbind };
@@ -160,13 +177,13 @@ export class TunnelSession implements TunnelPort {
   }
 
   /** End the session for good: the link is closed, pending work is failed by the hooks. */
-  close(end: SessionEnd, notifyClient?: { code: string; message: string }): void {
+  close(end: SessionEnd, notifyClient?: ClientNotice): void {
     if (this.conn.state === 'closed') return;
     if (this.conn.state === 'connected') {
       const link = this.conn.link;
       if (notifyClient) this.channel.sendControl({ type: 'error', code: notifyClient.code, message: notifyClient.message });
       this.conn.unbind();
-      link.close(end.message);
+      link.close(end.message, notifyClient?.closeCode);
     } else {
       this.clock.clearTimeout(this.conn.expiry);
     }
@@ -204,7 +221,7 @@ export class TunnelSession implements TunnelPort {
       this.channel.sendControl({ type: 'error', code: 'bad_frame', message: `bad frame dropped: ${errorMessage(err)}` });
       return;
     }
-    if (this.channel.receive(env)) return;
+    if (this.channel.receive(env, text.length)) return;
     switch (env.type) {
       case 'heartbeat':
         this.channel.sendControl({ type: 'heartbeat', timestamp: new Date().toISOString() });
@@ -286,6 +303,22 @@ export class TunnelSession implements TunnelPort {
       this.log.warn({ err: errorMessage(err) }, 'could not answer the server: tunnel saturated');
     }
     return undefined;
+  }
+
+  /**
+   * The client sent more than --max-queue-bytes of frames past a seq it never sent. Our
+   * transports are ordered, so a real client never does: it is misbehaving (or hostile,
+   * holding gateway memory hostage). End its session; the Multiplexer fails what it owed.
+   */
+  private heldOverflow(info: HeldOverflow): void {
+    const message =
+      `client sent ${info.heldBytes + info.frameBytes} bytes of frames ahead of seq ${this.channel.inboundAck + 1}, ` +
+      `which it never sent (limit ${info.limit} bytes, --max-queue-bytes)`;
+    this.log.warn({ event: 'gap_overflow', reason: info.reason, heldBytes: info.heldBytes, frameBytes: info.frameBytes, seq: info.seq, limit: info.limit }, message);
+    this.close(
+      { kind: 'overflow', message: `tunnel session to ${this.serverName} ended: ${message}`, rpcCode: RpcErrorCode.SessionClosed },
+      { code: 'gap_overflow', message, closeCode: WS_CLOSE.policyViolation },
+    );
   }
 
   private linkClosed(link: TunnelLink, info: TransportCloseInfo): void {

@@ -6,10 +6,20 @@
  *
  * Outbound frames are serialized once, without `ack`; the current ack is spliced in
  * front at send time (`{"ack":n,` + rest) so a replay never re-serializes a payload.
+ *
+ * Backpressure, both ways (docs/delivery.md "Within which bounds"):
+ * - out: when send() says the transport is congested, no further data frame is handed to
+ *   it until drained() (they wait in the byte-bounded outbox, and leave in seq order);
+ * - in: pauseDelivery() holds inbound frames unacknowledged (inbox.ts), so the peer's
+ *   outbox fills and the peer stops taking new work.
  */
 import { DATA_TYPES, type Envelope } from './envelope.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { QueueFullError } from '../errors.js';
+import { Inbox, type HeldOverflow } from './inbox.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
+
+export type { HeldOverflow } from './inbox.js';
 
 export interface Clock {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -41,8 +51,12 @@ export interface ReliableChannelOptions {
   maxQueueBytes?: number;
   /** Out-of-order frames held while waiting for a gap to fill; beyond this they are dropped (replay re-sends them). */
   maxHeldFrames?: number;
+  /** Byte bound of inbound frames held undelivered (ahead of a gap, or while delivery is paused). Default maxQueueBytes. */
+  maxHeldBytes?: number;
   /** Called once the outbox has room again after a push was refused. */
   onDrain?: () => void;
+  /** An inbound frame did not fit in maxHeldBytes and was dropped unacknowledged (inbox.ts). */
+  onHeldOverflow?: (info: HeldOverflow) => void;
 }
 
 export const CHANNEL_DEFAULTS = {
@@ -51,13 +65,6 @@ export const CHANNEL_DEFAULTS = {
   maxQueueBytes: 16 * 1024 * 1024,
   maxHeldFrames: 4096,
 } as const;
-
-interface OutboxEntry {
-  seq: number;
-  /** Serialized frame without `ack`, starting with `{`. */
-  body: string;
-  bytes: number;
-}
 
 export interface ChannelStats {
   mode: ChannelMode;
@@ -82,17 +89,18 @@ export class ReliableChannel {
   private readonly ackIntervalMs: number;
   private readonly ackEvery: number;
   readonly maxQueueBytes: number;
-  private readonly maxHeldFrames: number;
   private readonly onDrain: (() => void) | undefined;
 
   private mode_: ChannelMode = 'reliable';
   private sendFn: ((frame: string) => boolean) | undefined;
-  private outbox: OutboxEntry[] = [];
-  private outboxHead = 0;
-  private outboxBytes_ = 0;
+  private readonly outbox = new Outbox();
+  private readonly inbox: Inbox;
   private nextSeq = 1;
-  private expected = 1;
-  private readonly held = new Map<number, Envelope>();
+  /** Next seq to hand to send() on the current transport. */
+  private cursor = 1;
+  /** The transport said it is congested: data frames wait until drained(). */
+  private congested = false;
+  private pumping = false;
   private unackedInbound = 0;
   private ackTimer: unknown;
   private refused = false;
@@ -102,9 +110,6 @@ export class ReliableChannel {
 
   private sent = 0;
   private replayed = 0;
-  private delivered = 0;
-  private duplicatesDropped = 0;
-  private gapsHeld = 0;
 
   constructor(options: ReliableChannelOptions) {
     this.deliverFn = options.deliver;
@@ -112,8 +117,13 @@ export class ReliableChannel {
     this.ackIntervalMs = options.ackIntervalMs ?? CHANNEL_DEFAULTS.ackIntervalMs;
     this.ackEvery = options.ackEvery ?? CHANNEL_DEFAULTS.ackEvery;
     this.maxQueueBytes = options.maxQueueBytes ?? CHANNEL_DEFAULTS.maxQueueBytes;
-    this.maxHeldFrames = options.maxHeldFrames ?? CHANNEL_DEFAULTS.maxHeldFrames;
     this.onDrain = options.onDrain;
+    this.inbox = new Inbox({
+      deliver: this.deliverFn,
+      maxHeldFrames: options.maxHeldFrames ?? CHANNEL_DEFAULTS.maxHeldFrames,
+      maxHeldBytes: options.maxHeldBytes ?? this.maxQueueBytes,
+      ...(options.onHeldOverflow ? { onOverflow: options.onHeldOverflow } : {}),
+    });
   }
 
   get mode(): ChannelMode {
@@ -127,57 +137,55 @@ export class ReliableChannel {
 
   /** Highest contiguous inbound seq: what we acknowledge, and what `resume.ack` carries. */
   get inboundAck(): number {
-    return this.expected - 1;
+    return this.inbox.ack;
   }
 
   get outboxBytes(): number {
-    return this.outboxBytes_;
+    return this.outbox.bytes;
   }
 
   get outboxFrames(): number {
-    return this.outbox.length - this.outboxHead;
+    return this.outbox.frames;
+  }
+
+  /** Inbound frames received but not delivered (ahead of a gap, or delivery paused). */
+  get heldBytes(): number {
+    return this.inbox.heldBytes;
   }
 
   get attached(): boolean {
     return this.sendFn !== undefined;
   }
 
+  /** True while the transport reported congestion and has not drained yet. */
+  get transportCongested(): boolean {
+    return this.congested;
+  }
+
+  get deliveryPaused(): boolean {
+    return this.inbox.paused;
+  }
+
   /** Whether a frame of this many bytes fits in the outbox now. */
   hasRoom(bytes: number): boolean {
-    return this.outboxBytes_ + bytes <= this.maxQueueBytes;
+    return this.outbox.bytes + bytes <= this.maxQueueBytes;
   }
 
   /**
-   * A transport is up and the peer acknowledged `peerAck`: forget what it has, replay the
-   * rest in order, then send live. Returns the number of frames replayed.
+   * A transport is up and the peer acknowledged `peerAck`: forget what it has, then send
+   * the rest in order (replay first, then live) as fast as the transport takes it.
+   * Returns the number of frames queued for it at this point.
    */
   attach(send: (frame: string) => boolean, peerAck: number): number {
-    if (this.mode_ === 'plain') {
-      this.sendFn = send;
-      const n = this.outboxFrames;
-      for (let i = this.outboxHead; i < this.outbox.length; i++) send(this.outbox[i]!.body);
-      this.sent += n;
-      this.clearOutbox();
-      return n;
-    }
     // Trim while detached: trim() may call onDrain, and a push made from there must queue
-    // behind the replay (in seq order), not go out ahead of it and then again in the loop.
+    // behind the replay (in seq order), not go out ahead of it.
     this.sendFn = undefined;
-    this.trim(peerAck);
+    if (this.mode_ === 'reliable') this.trim(peerAck);
     this.sendFn = send;
-    let n = 0;
-    for (let i = this.outboxHead; i < this.outbox.length; i++) {
-      const entry = this.outbox[i]!;
-      this.transmit(entry);
-      // Frames queued while detached go out here for the first time: they count as sent.
-      if (entry.seq > this.transmittedSeq) {
-        this.transmittedSeq = entry.seq;
-        this.sent++;
-      } else {
-        this.replayed++;
-      }
-      n++;
-    }
+    this.congested = false;
+    this.cursor = this.outbox.firstSeq ?? this.nextSeq;
+    const n = this.outbox.frames;
+    this.pump();
     return n;
   }
 
@@ -185,6 +193,13 @@ export class ReliableChannel {
   detach(): void {
     this.sendFn = undefined;
     this.cancelAckTimer();
+  }
+
+  /** The transport has room again after send() returned false: continue in seq order. */
+  drained(): void {
+    if (!this.congested) return;
+    this.congested = false;
+    this.pump();
   }
 
   /**
@@ -200,22 +215,11 @@ export class ReliableChannel {
     const bytes = Buffer.byteLength(body);
     if (!this.hasRoom(bytes)) {
       this.refused = true;
-      throw new QueueFullError(this.outboxBytes_ + bytes, this.maxQueueBytes);
+      throw new QueueFullError(this.outbox.bytes + bytes, this.maxQueueBytes);
     }
     this.nextSeq++;
-    const entry: OutboxEntry = { seq, body, bytes };
-    if (this.mode_ === 'plain' && this.sendFn) {
-      this.sendFn(body);
-      this.sent++;
-      return seq;
-    }
-    this.outbox.push(entry);
-    this.outboxBytes_ += bytes;
-    if (this.sendFn) {
-      this.transmit(entry);
-      this.transmittedSeq = seq;
-      this.sent++;
-    }
+    this.outbox.push({ seq, body, bytes });
+    this.pump();
     return seq;
   }
 
@@ -230,41 +234,31 @@ export class ReliableChannel {
   }
 
   /**
-   * Feed one inbound frame. Processes its `ack`; data frames are delivered in order
-   * exactly once. Returns true when the frame was a data frame (the caller handles
-   * control frames itself).
+   * Feed one inbound frame (`textLength`: its length as received, for the held-bytes
+   * bound). Processes its `ack`; data frames are delivered in order exactly once. Returns
+   * true when the frame was a data frame (the caller handles control frames itself).
    */
-  receive(env: Envelope): boolean {
+  receive(env: Envelope, textLength?: number): boolean {
     if (env.ack !== undefined) this.trim(env.ack);
     if (!DATA_TYPES.has(env.type)) return false;
     if (env.seq === undefined) {
       // Plain peer: best effort, as delivered.
-      this.delivered++;
+      this.inbox.delivered++;
       this.deliverFn(env);
       return true;
     }
-    const seq = env.seq;
-    if (seq < this.expected) {
-      this.duplicatesDropped++;
-      this.noteInbound();
-      return true;
-    }
-    if (seq > this.expected) {
-      if (!this.held.has(seq) && this.held.size < this.maxHeldFrames) {
-        this.held.set(seq, env);
-        this.gapsHeld++;
-      } else if (this.held.has(seq)) {
-        this.duplicatesDropped++;
-      }
-      return true;
-    }
-    this.deliverOne(env);
-    for (let next = this.held.get(this.expected); next !== undefined; next = this.held.get(this.expected)) {
-      this.held.delete(this.expected);
-      this.deliverOne(next);
-    }
-    this.noteInbound();
+    const outcome = this.inbox.accept(env, textLength);
+    if (outcome === 'delivered' || outcome === 'duplicate') this.noteInbound();
     return true;
+  }
+
+  /** The consumer cannot take more: hold inbound data frames, unacknowledged, until resumeDelivery(). */
+  pauseDelivery(): void {
+    this.inbox.pause();
+  }
+
+  resumeDelivery(): void {
+    if (this.inbox.resume() > 0) this.noteInbound();
   }
 
   /**
@@ -273,16 +267,12 @@ export class ReliableChannel {
    * unacknowledged so the caller can answer what they owed.
    */
   reset(): JsonRpcMessage[] {
-    const dropped: JsonRpcMessage[] = [];
-    for (let i = this.outboxHead; i < this.outbox.length; i++) {
-      const env = JSON.parse(this.outbox[i]!.body) as Envelope;
-      if (env.payload) dropped.push(env.payload);
-    }
+    const dropped = this.outbox.payloads();
     this.clearOutbox();
-    this.held.clear();
+    this.inbox.reset();
     this.nextSeq = 1;
+    this.cursor = 1;
     this.transmittedSeq = 0;
-    this.expected = 1;
     this.unackedInbound = 0;
     this.cancelAckTimer();
     return dropped;
@@ -298,52 +288,69 @@ export class ReliableChannel {
       mode: this.mode_,
       sent: this.sent,
       replayed: this.replayed,
-      delivered: this.delivered,
-      duplicatesDropped: this.duplicatesDropped,
-      gapsHeld: this.gapsHeld,
-      outboxFrames: this.outboxFrames,
-      outboxBytes: this.outboxBytes_,
+      delivered: this.inbox.delivered,
+      duplicatesDropped: this.inbox.duplicatesDropped,
+      gapsHeld: this.inbox.gapsHeld,
+      outboxFrames: this.outbox.frames,
+      outboxBytes: this.outbox.bytes,
       inboundAck: this.inboundAck,
       outboundSeq: this.nextSeq - 1,
     };
   }
 
-  private deliverOne(env: Envelope): void {
-    this.expected++;
-    this.delivered++;
-    this.deliverFn(env);
+  /** Hand queued frames to the transport in seq order until it is congested or all are out. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      // An ack can overtake the cursor (the peer got frames of an older transport late).
+      const first = this.outbox.firstSeq;
+      if (first !== undefined && this.cursor < first) this.cursor = first;
+      while (this.sendFn && !this.congested) {
+        const entry = this.outbox.get(this.cursor);
+        if (entry === undefined) break;
+        this.cursor++;
+        const ok = this.mode_ === 'plain' ? this.sendPlain(entry) : this.transmit(entry);
+        if (entry.seq > this.transmittedSeq) {
+          this.transmittedSeq = entry.seq;
+          this.sent++;
+        } else {
+          this.replayed++;
+        }
+        if (!ok) this.congested = true;
+      }
+    } finally {
+      this.pumping = false;
+    }
   }
 
-  private transmit(entry: OutboxEntry): void {
-    const send = this.sendFn!;
-    send(`{"ack":${this.inboundAck},${entry.body.slice(1)}`);
+  private transmit(entry: OutboxEntry): boolean {
+    const ok = this.sendFn!(`{"ack":${this.inboundAck},${entry.body.slice(1)}`);
     this.ackSent();
+    return ok;
+  }
+
+  /** Plain mode keeps nothing once sent: no ack will ever release it. */
+  private sendPlain(entry: OutboxEntry): boolean {
+    const ok = this.sendFn!(entry.body);
+    this.release(this.outbox.trimThrough(entry.seq));
+    return ok;
   }
 
   /** Drop outbox entries the peer has acknowledged (cumulative). */
   private trim(peerAck: number): void {
-    let head = this.outboxHead;
-    while (head < this.outbox.length && this.outbox[head]!.seq <= peerAck) {
-      this.outboxBytes_ -= this.outbox[head]!.bytes;
-      head++;
-    }
-    if (head === this.outboxHead) return;
-    this.outboxHead = head;
-    // Compact once the consumed prefix dominates, so the array does not grow forever.
-    if (head > 1024 && head * 2 > this.outbox.length) {
-      this.outbox = this.outbox.slice(head);
-      this.outboxHead = 0;
-    }
-    if (this.refused && this.outboxBytes_ <= this.maxQueueBytes / 2) {
+    this.release(this.outbox.trimThrough(peerAck));
+  }
+
+  private release(frames: number): void {
+    if (frames > 0 && this.refused && this.outbox.bytes <= this.maxQueueBytes / 2) {
       this.refused = false;
       this.onDrain?.();
     }
   }
 
   private clearOutbox(): void {
-    this.outbox = [];
-    this.outboxHead = 0;
-    this.outboxBytes_ = 0;
+    this.outbox.clear();
     if (this.refused) {
       this.refused = false;
       this.onDrain?.();

@@ -36,6 +36,7 @@ export class PollTransport implements Transport {
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
   onerror?: (err: Error) => void;
+  ondrain?: () => void;
 
   private readonly opts: HttpLinkOptions;
   private state: State = 'idle';
@@ -64,6 +65,7 @@ export class PollTransport implements Transport {
       dispatcher: this.opts.dispatcher,
       ctx: refusalContext(this.opts, 'poll link'),
       onfatal: (err) => this.lost(err),
+      ondrain: () => this.ondrain?.(),
       ...(this.opts.token ? { token: this.opts.token } : {}),
     });
     this.state = 'open';

@@ -4,6 +4,9 @@
  * frames produced meanwhile coalesce into the next one, so a burst costs one round trip
  * per batch, not per frame.
  *
+ * Congestion: send() says false once the frames queued plus those in flight pass the
+ * high-water mark; `onDrain` fires when a POST completes and they are down to half of it.
+ *
  * A failed POST (network error, 404 unknown link, 5xx) ends the transport with that
  * error. It is never retried blindly: we cannot know whether the gateway took the lines,
  * and the ReliableChannel above replays exactly what is unacknowledged after the resume.
@@ -21,9 +24,13 @@ export interface PostUplinkOptions {
   onfatal: (err: ReverseProxyError) => void;
   /** Called after each POST the gateway accepted. */
   onposted?: () => void;
-  /** Queued bytes above which send() reports congestion. */
+  /** Queued and in-flight bytes above which send() reports congestion. */
   highWaterMark?: number;
+  /** Called once after send() returned false, when there is room again. */
+  ondrain?: () => void;
 }
+
+export const POST_HIGH_WATER_BYTES = 1024 * 1024;
 
 type UplinkState = 'open' | 'closing' | 'closed';
 
@@ -31,6 +38,8 @@ export class PostUplink {
   private readonly opts: PostUplinkOptions;
   private queue: string[] = [];
   private queuedBytes = 0;
+  private inFlightBytes = 0;
+  private congested = false;
   private inFlight: Promise<void> | undefined;
   private state: UplinkState = 'open';
   private readonly abort = new AbortController();
@@ -50,19 +59,31 @@ export class PostUplink {
     this.queue.push(frame);
     this.queuedBytes += Buffer.byteLength(frame) + 1;
     this.pump();
-    return this.queuedBytes < (this.opts.highWaterMark ?? 1024 * 1024);
+    if (this.queuedBytes + this.inFlightBytes < this.highWaterMark) return true;
+    this.congested = true;
+    return false;
+  }
+
+  private get highWaterMark(): number {
+    return this.opts.highWaterMark ?? POST_HIGH_WATER_BYTES;
   }
 
   private pump(): void {
     if (this.inFlight || this.queue.length === 0 || this.state === 'closed') return;
     const batch = this.queue;
     this.queue = [];
+    this.inFlightBytes = this.queuedBytes;
     this.queuedBytes = 0;
     this.inFlight = this.post(`${batch.join('\n')}\n`).then(
       () => {
         this.inFlight = undefined;
+        this.inFlightBytes = 0;
         this.opts.onposted?.();
         this.pump();
+        if (this.congested && this.state === 'open' && this.queuedBytes + this.inFlightBytes <= this.highWaterMark / 2) {
+          this.congested = false;
+          this.opts.ondrain?.();
+        }
       },
       (err: ReverseProxyError) => {
         this.inFlight = undefined;

@@ -38,6 +38,7 @@ export class SseTransport implements Transport {
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
   onerror?: (err: Error) => void;
+  ondrain?: () => void;
 
   private readonly opts: HttpLinkOptions;
   private state: State = 'idle';
@@ -79,6 +80,7 @@ export class SseTransport implements Transport {
       dispatcher: this.opts.dispatcher,
       ctx: refusalContext(this.opts, 'SSE link'),
       onfatal: (err) => this.lost(err),
+      ondrain: () => this.ondrain?.(),
       onposted: () => this.watchFirstAnswer(),
       ...(this.opts.token ? { token: this.opts.token } : {}),
     });

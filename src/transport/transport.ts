@@ -10,7 +10,9 @@
  *   AuthRejectedError / ProxyAuthError / TlsError that says why it could not open.
  * - `send()` never throws for a closed pipe: frames sent after close are dropped (the
  *   ReliableChannel keeps them in its outbox and replays them on the next transport).
- *   It returns false when the pipe is congested (caller may pause its source).
+ *   It returns false when the pipe is congested: the frame was taken, but the caller
+ *   should send no more data until `ondrain` (the ReliableChannel keeps them queued).
+ * - `ondrain` fires once after a send() that returned false, when the pipe has room again.
  * - `onmessage` gets each inbound frame's text, in order, synchronously as it is parsed:
  *   one read may carry many frames (register_ack and the replay right behind it), so the
  *   consumer must be ready for the next frame before it has awaited anything (TunnelClient
@@ -33,6 +35,7 @@ export interface Transport {
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
   onerror?: (err: Error) => void;
+  ondrain?: () => void;
   start(): Promise<void>;
   send(frame: string): boolean;
   close(reason?: string): Promise<void>;
@@ -47,6 +50,8 @@ export interface TunnelLink {
   readonly kind: TransportKind;
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
+  ondrain?: () => void;
   send(frame: string): boolean;
-  close(reason?: string): void;
+  /** `code`: the WebSocket close code, when the link is a WebSocket (default 1000). */
+  close(reason?: string, code?: number): void;
 }

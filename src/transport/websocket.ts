@@ -1,6 +1,10 @@
 /**
  * `ws` transport: one WebSocket to `{base}/reverse-proxy/ws`, text frames, both ways.
  * undici's WebSocket carries the project's dispatcher (proxy, CA, client cert).
+ *
+ * Congestion: send() says false once `bufferedAmount` passes the high-water mark. undici's
+ * WebSocket has no drain event, so while congested bufferedAmount is checked every
+ * DRAIN_CHECK_MS; `ondrain` fires once it is down to half the mark.
  */
 import { WebSocket, type Dispatcher } from 'undici';
 import { TransportError, type ReverseProxyError } from '../errors.js';
@@ -21,13 +25,19 @@ export interface WebSocketTransportOptions {
 
 type State = 'idle' | 'connecting' | 'open' | 'closed';
 
+/** bufferedAmount above which send() reports congestion, unless the options say otherwise. */
+export const WS_HIGH_WATER_BYTES = 1024 * 1024;
+const DRAIN_CHECK_MS = 10;
+
 export class WebSocketTransport implements Transport {
   readonly kind = 'ws' as const;
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
   onerror?: (err: Error) => void;
+  ondrain?: () => void;
 
   private ws: WebSocket | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
   private state: State = 'idle';
   private readonly opts: WebSocketTransportOptions;
 
@@ -121,7 +131,24 @@ export class WebSocketTransport implements Transport {
     const ws = this.ws;
     if (this.state !== 'open' || !ws || ws.readyState !== WebSocket.OPEN) return false;
     ws.send(frame);
-    return ws.bufferedAmount < (this.opts.highWaterMark ?? 1024 * 1024);
+    const high = this.opts.highWaterMark ?? WS_HIGH_WATER_BYTES;
+    if (ws.bufferedAmount < high) return true;
+    this.watchDrain(ws, high / 2);
+    return false;
+  }
+
+  private watchDrain(ws: WebSocket, low: number): void {
+    if (this.drainTimer) return;
+    const check = (): void => {
+      this.drainTimer = undefined;
+      if (this.state !== 'open') return;
+      if (ws.bufferedAmount > low) {
+        this.drainTimer = setTimeout(check, DRAIN_CHECK_MS).unref();
+        return;
+      }
+      this.ondrain?.();
+    };
+    this.drainTimer = setTimeout(check, DRAIN_CHECK_MS).unref();
   }
 
   async close(reason = 'closed by client'): Promise<void> {
@@ -140,6 +167,7 @@ export class WebSocketTransport implements Transport {
   private finish(info: TransportCloseInfo): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearTimeout(this.drainTimer);
     this.onclose?.(info);
   }
 }

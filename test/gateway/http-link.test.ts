@@ -77,6 +77,48 @@ test('HttpLink: a new downstream replaces the old one; frames go to the current 
   assert.deepEqual(got, ['a', 'b']);
 });
 
+test('HttpLink congestion: a poll link is congested at half the replay buffer and drains when a poll acknowledges', () => {
+  const link = new HttpLink({ kind: 'poll', owner: 'alice', clock: new FakeClock() });
+  let drains = 0;
+  link.ondrain = () => drains++;
+  const frame = 'x'.repeat(64 * 1024);
+  let sent = 0;
+  while (link.send(frame) && sent < 100) sent++;
+  sent++;
+  assert.equal(sent, REPLAY_BUFFER_BYTES / 2 / frame.length, 'false once half the buffer is taken');
+  // A pending poll takes the frames, but they stay until the next poll acknowledges them.
+  const poll: Downstream = { push: () => true, end: () => {} };
+  const detach = link.attach(poll);
+  assert.equal(link.send(frame), false, 'still congested: nothing acknowledged yet');
+  detach();
+  assert.equal(drains, 0);
+  link.ackThrough(1);
+  assert.equal(drains, 0, 'not under half yet');
+  link.ackThrough(sent + 1);
+  assert.equal(drains, 1);
+  link.ackThrough(sent + 1);
+  assert.equal(drains, 1, 'once per congestion');
+});
+
+test('HttpLink congestion: an SSE link follows its stream, and a stream that reattaches drains it', () => {
+  const link = new HttpLink({ kind: 'sse', owner: 'alice', clock: new FakeClock() });
+  let drains = 0;
+  link.ondrain = () => drains++;
+  let writable = true;
+  const stream: Downstream = { push: () => writable, end: () => {} };
+  const detach = link.attach(stream);
+  for (let i = 0; i < 40; i++) assert.equal(link.send('x'.repeat(64 * 1024)), true, 'a reading stream is never congested by the replay buffer');
+  writable = false;
+  assert.equal(link.send('{}'), false);
+  link.drained(); // the response's 'drain' event
+  assert.equal(drains, 1);
+  writable = true;
+  detach();
+  assert.equal(link.send('{}'), false, 'no stream, and the replay buffer is more than half full');
+  link.attach(stream);
+  assert.equal(drains, 2, 'the reopened stream takes frames again');
+});
+
 test('poll query: defaults, `wait` capped at 25 s, bad values rejected', () => {
   assert.deepEqual(parsePollQuery(new URLSearchParams(''), 15), { after: 0, waitMs: 15_000 });
   assert.deepEqual(parsePollQuery(new URLSearchParams('after=7&wait=600'), 15), { after: 7, waitMs: MAX_POLL_WAIT_S * 1000 });

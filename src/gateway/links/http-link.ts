@@ -9,6 +9,13 @@
  * them gets 409 and resumes the tunnel on a new link (the ReliableChannel above makes
  * that lossless).
  *
+ * Congestion: send() says false while the SSE stream's socket is full, or, on a poll link
+ * (or an SSE link whose stream is being reopened), once half the replay buffer is taken;
+ * `ondrain` follows when the stream drains or reattaches, or a poll acknowledges frames
+ * (ackThrough). The
+ * ReliableChannel above then stops sending, so frames wait in its outbox instead of
+ * overflowing this buffer.
+ *
  * A closed link lingers (LINGER_MS) so the frames written just before the close — an
  * `error` frame telling why a register was refused, `session_deleted` — can still be
  * fetched by a poll or a reopened stream.
@@ -124,9 +131,11 @@ export class HttpLink implements TunnelLink {
   readonly buffer = new EventBuffer();
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
+  ondrain?: () => void;
 
   private state: LinkState = 'open';
   private downstream: Downstream | undefined;
+  private congested = false;
   private lastRequest: number;
   private timer: unknown;
   private readonly clock: Clock;
@@ -150,9 +159,36 @@ export class HttpLink implements TunnelLink {
   send(frame: string): boolean {
     if (this.state !== 'open') return false;
     const ev = this.buffer.append(frame);
-    if (this.downstream) return this.downstream.push(ev);
-    // Nobody is fetching: congested once the buffer is half full, so the caller can pause.
+    const pushed = this.downstream?.push(ev) ?? true;
+    const ok = this.streaming() ? pushed : this.hasRoom();
+    if (!ok) this.congested = true;
+    return ok;
+  }
+
+  /**
+   * An SSE stream carries frames away as they are written; otherwise (a poll link, or a
+   * stream being reopened) they stay in the buffer until a poll acknowledges them.
+   */
+  private streaming(): boolean {
+    return this.kind === 'sse' && this.downstream !== undefined;
+  }
+
+  private hasRoom(): boolean {
     return this.buffer.size < REPLAY_BUFFER_BYTES / 2;
+  }
+
+  /** A poll says the client has every frame up to `id`: they leave the buffer. */
+  ackThrough(id: number): void {
+    this.buffer.ackThrough(id);
+    this.drained();
+  }
+
+  /** There may be room again: the SSE stream drained, a downstream attached, or a poll acknowledged frames. */
+  drained(): void {
+    if (!this.congested || this.state !== 'open') return;
+    if (!this.streaming() && !this.hasRoom()) return;
+    this.congested = false;
+    this.ondrain?.();
   }
 
   /** One NDJSON POST body: each non-empty line is a frame, in order. Returns how many were taken. */
@@ -176,6 +212,7 @@ export class HttpLink implements TunnelLink {
     const old = this.downstream;
     this.downstream = d;
     old?.end('replaced');
+    this.drained();
     return () => {
       if (this.downstream !== d) return;
       this.downstream = undefined;

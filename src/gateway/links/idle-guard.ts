@@ -22,6 +22,7 @@ export function idleTimeoutMs(keepaliveSeconds: number | undefined): number {
 export class IdleGuardedLink implements TunnelLink {
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
+  ondrain?: () => void;
 
   private lastSeen: number;
   private timer: unknown;
@@ -43,6 +44,7 @@ export class IdleGuardedLink implements TunnelLink {
       this.stop();
       this.onclose?.(info);
     };
+    inner.ondrain = () => this.ondrain?.();
     this.arm(idleMs);
   }
 
@@ -61,9 +63,9 @@ export class IdleGuardedLink implements TunnelLink {
     return this.inner.send(frame);
   }
 
-  close(reason?: string): void {
+  close(reason?: string, code?: number): void {
     this.stop();
-    this.inner.close(reason);
+    this.inner.close(reason, code);
   }
 
   private arm(ms: number): void {

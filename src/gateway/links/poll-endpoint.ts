@@ -36,7 +36,7 @@ export function parsePollQuery(params: URLSearchParams, defaultWaitS: number): P
 export function servePoll(link: HttpLink, res: ServerResponse, q: PollQuery): void {
   const replay = link.buffer.after(q.after);
   if (replay.kind === 'gone') return sendError(res, 409, `cannot poll: ${replay.message}`);
-  link.buffer.ackThrough(q.after);
+  link.ackThrough(q.after);
   if (replay.events.length > 0) return answer(res, q.after, replay.events);
   if (!link.open) return sendError(res, 404, 'link closed');
   if (q.waitMs === 0) return answer(res, q.after, []);

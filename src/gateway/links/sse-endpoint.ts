@@ -48,6 +48,7 @@ export function serveSseStream(link: HttpLink, res: ServerResponse, lastEventId:
     ended = true;
     clearInterval(keepalive);
     res.off('close', onClose);
+    res.off('drain', onDrain);
     detach();
   };
   const stream: Downstream = {
@@ -59,8 +60,11 @@ export function serveSseStream(link: HttpLink, res: ServerResponse, lastEventId:
   };
   // The client went away (or a proxy cut the stream): the link lives on until it reopens, polls or times out.
   const onClose = (): void => finish();
+  // res.write() said false (the client reads slower than we send): the link tells its session when to go on.
+  const onDrain = (): void => link.drained();
   const detach = link.attach(stream);
   res.on('close', onClose);
+  res.on('drain', onDrain);
 }
 
 /** One SSE event; a data line per text line, as the SSE format requires (envelopes are single-line JSON anyway). */

@@ -5,6 +5,9 @@
  * `onclose` fires exactly once: on the socket's close event, or at once on a local
  * close() — a dead peer never answers the closing handshake, and ws only destroys the
  * socket after its own 30 s close timeout, so waiting for it would delay the session.
+ *
+ * Congestion: send() says false once more than HIGH_WATER_BYTES wait in the socket (a
+ * client that stops reading); `ondrain` follows the socket's own 'drain'.
  */
 import type { WebSocket, RawData } from 'ws';
 import type { TransportCloseInfo, TunnelLink } from '../../transport/transport.js';
@@ -18,14 +21,27 @@ export const WS_CLOSE = {
   tooBig: 1009,
 } as const;
 
+/** Bytes waiting in the socket above which send() reports congestion. */
+export const HIGH_WATER_BYTES = 1024 * 1024;
+
 type LinkState = 'open' | 'closed';
+
+/** The parts of ws's (long-stable) underlying net.Socket we use. */
+interface RawSocket {
+  cork(): void;
+  uncork(): void;
+  once(event: 'drain', fn: () => void): void;
+  off(event: 'drain', fn: () => void): void;
+}
 
 export class WsLink implements TunnelLink {
   readonly kind = 'ws' as const;
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
+  ondrain?: () => void;
 
   private corked = false;
+  private awaitingDrain = false;
   private state: LinkState = 'open';
   private readonly cleanup: () => void;
 
@@ -49,6 +65,7 @@ export class WsLink implements TunnelLink {
     ws.on('close', onClose);
     ws.on('error', onError);
     this.cleanup = () => {
+      this.socket()?.off('drain', this.onSocketDrain);
       ws.off('message', onMessage);
       ws.off('close', onClose);
       ws.off('error', onError);
@@ -61,7 +78,7 @@ export class WsLink implements TunnelLink {
     if (this.state !== 'open' || this.ws.readyState !== this.ws.OPEN) return false;
     // Coalesce the frames of one tick into one writev: under load most of the gateway's
     // busy time was a syscall per frame. `_socket` is ws's (long-stable) underlying socket.
-    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    const socket = this.socket();
     if (socket && !this.corked) {
       this.corked = true;
       socket.cork();
@@ -71,8 +88,22 @@ export class WsLink implements TunnelLink {
       });
     }
     this.ws.send(frame);
-    // Congestion hint: more than 1 MiB waiting in the socket.
-    return this.ws.bufferedAmount < 1024 * 1024;
+    if (this.ws.bufferedAmount < HIGH_WATER_BYTES) return true;
+    // Over 16 KiB the socket's write() said false too, so its 'drain' will come.
+    if (!this.awaitingDrain && socket) {
+      this.awaitingDrain = true;
+      socket.once('drain', this.onSocketDrain);
+    }
+    return false;
+  }
+
+  private readonly onSocketDrain = (): void => {
+    this.awaitingDrain = false;
+    if (this.state === 'open') this.ondrain?.();
+  };
+
+  private socket(): RawSocket | undefined {
+    return (this.ws as unknown as { _socket?: RawSocket })._socket;
   }
 
   close(reason = 'closed by gateway', code: number = WS_CLOSE.normal): void {

@@ -1,0 +1,60 @@
+/**
+ * The register handshake on a freshly opened transport (docs/protocol.md §2): send
+ * `register`, then wait for `register_ack` (resolves) or an `error` frame (rejects; fatal
+ * when retrying cannot help), within a deadline. Frames that arrive right behind the ack
+ * (a transport may hand over a whole batch at once) are kept in `early` for the caller.
+ */
+import { ReverseProxyError, TransportError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Envelope, RegisterAckEnvelope, RegisterEnvelope } from '../protocol/envelope.js';
+import type { Transport, TransportCloseInfo } from '../transport/transport.js';
+
+export interface RegisterHandshake {
+  transport: Transport;
+  register: RegisterEnvelope;
+  /** Settles when the transport closes. */
+  closed: Promise<TransportCloseInfo>;
+  /** Installs the handler of the transport's next frames. */
+  setHandler: (h: (text: string) => void) => void;
+  early: string[];
+  timeoutMs: number;
+  /** Parse a frame; undefined (already logged) when it is malformed. */
+  parse: (text: string) => Envelope | undefined;
+  log: Logger;
+}
+
+/** Registration refusals that will not fix themselves. */
+const FATAL_REFUSALS = new Set(['name_taken', 'forbidden', 'invalid_register']);
+
+export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
+  const { transport } = o;
+  return new Promise<RegisterAckEnvelope>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void transport.close('no register_ack');
+      reject(new TransportError(`gateway did not answer register within ${o.timeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' }));
+    }, o.timeoutMs);
+    timer.unref();
+    void o.closed.then((info) => {
+      clearTimeout(timer);
+      reject(info.error ?? new TransportError(`transport closed during registration (${info.reason})`));
+    });
+    o.setHandler((text) => {
+      const env = o.parse(text);
+      if (!env) return;
+      if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
+        clearTimeout(timer);
+        o.setHandler((next) => o.early.push(next));
+        resolve(env as RegisterAckEnvelope);
+      } else if (env.type === 'error') {
+        clearTimeout(timer);
+        void transport.close('registration refused');
+        const code = typeof env.code === 'string' ? env.code : undefined;
+        const msg = `gateway refused registration: ${String(env.message ?? 'no reason given')}`;
+        reject(code !== undefined && FATAL_REFUSALS.has(code) ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
+      } else {
+        o.log.debug({ type: env.type }, 'frame before register_ack ignored');
+      }
+    });
+    transport.send(JSON.stringify(o.register));
+  });
+}
