@@ -19,6 +19,7 @@ import { AdminApi } from './http/admin-api.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { WsEndpoint } from './links/ws-endpoint.js';
 import { HttpLinksEndpoint } from './links/http-links-endpoint.js';
+import { LinkQuota } from './links/link-quota.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { GatewayMetrics, tunnelSessionView } from './metrics.js';
 import { createOriginCheck } from './origin-policy.js';
@@ -52,6 +53,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     maxSessionsPerUser: opts.maxSessionsPerUser,
     logger: log,
     onRequestDone: (done) => metrics.request(done),
+    onNameForgotten: (name) => metrics.forgetServer(name),
   });
   const tunnel = new TunnelEndpoint({
     registry,
@@ -60,8 +62,9 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     countFrame: (direction, bytes) => metrics.frame(direction, bytes),
     countReplayed: (frames) => metrics.replay(frames),
   });
-  const ws = new WsEndpoint({ authenticate, tunnel, maxFrameBytes: opts.maxFrameBytes, logger: log });
-  const links = new HttpLinksEndpoint({ tunnel, maxFrameBytes: opts.maxFrameBytes, keepaliveSeconds: opts.keepalive, logger: log });
+  const quota = new LinkQuota({ maxPerUser: opts.maxLinksPerUser, maxPendingPerUser: opts.maxPendingLinksPerUser, logger: log });
+  const ws = new WsEndpoint({ authenticate, tunnel, maxFrameBytes: opts.maxFrameBytes, logger: log, quota });
+  const links = new HttpLinksEndpoint({ tunnel, maxFrameBytes: opts.maxFrameBytes, keepaliveSeconds: opts.keepalive, logger: log, quota });
   const mcp = new McpEndpoint({
     registry,
     maxBodyBytes: opts.maxFrameBytes,
