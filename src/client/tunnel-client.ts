@@ -312,7 +312,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
           const code = typeof env.code === 'string' ? env.code : undefined;
           const msg = `gateway refused registration: ${String(env.message ?? 'no reason given')}`;
           // A name owned by someone else or a forbidden registration will not fix itself.
-          const fatal = code === 'name_taken' || code === 'forbidden' || code === 'invalid_register';
+          const fatal = code === 'name_taken' || code === 'invalid_name' || code === 'forbidden' || code === 'invalid_register';
           reject(fatal ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
         } else {
           this.log.debug({ type: env.type }, 'frame before register_ack ignored');
