@@ -14,7 +14,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { RegisterEnvelope } from '../protocol/envelope.js';
 import { RpcErrorCode } from '../protocol/jsonrpc.js';
-import type { ChannelMode } from '../protocol/reliable-channel.js';
+import type { ChannelMode, Clock } from '../protocol/reliable-channel.js';
 import type { Principal } from './auth.js';
 import { canSee } from './access.js';
 import { nameKey } from '../protocol/server-name.js';
@@ -33,6 +33,8 @@ export interface SessionRegistryOptions {
   onRequestDone?: (done: RequestDone) => void;
   /** A server name has no tunnel session and no MCP client session left (metrics forget its series). */
   onNameForgotten?: (name: string) => void;
+  /** Sessions' timers (resume window, handshake); tests pass a fake clock. */
+  clock?: Clock;
 }
 
 interface NamedMultiplexer {
@@ -102,6 +104,7 @@ export class SessionRegistry {
       logger: this.o.logger,
       hooks: this.hooks,
       ...(typeof reg.keepalive === 'number' ? { keepaliveMs: reg.keepalive * 1000 } : {}),
+      ...(this.o.clock ? { clock: this.o.clock } : {}),
     });
     this.sessions.set(session.sessionId, session);
     this.byName.set(nameKey(name), session);

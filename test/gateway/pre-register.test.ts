@@ -65,7 +65,7 @@ test('more bytes of data before register than one maximum frame: pre_register_li
   );
 });
 
-test('before register only plain data frames: a seq'd frame, an ack or junk is refused with invalid_register', T, async () => {
+test('before register only plain data frames: a frame with seq, an ack or junk is refused with invalid_register', T, async () => {
   await withHarness(async (h) => {
     const token = await h.token('carol');
     for (const [frame, why] of [
