@@ -33,8 +33,6 @@ export interface TunnelEndpointOptions {
   /** Metrics: every frame in and out, and frames replayed on resume. */
   countFrame?: FrameCounter;
   countReplayed?: (frames: number) => void;
-  /** Deadline for a link's register (ms); default REGISTER_TIMEOUT_MS. */
-  registerTimeoutMs?: number;
   /** Timers of the register deadline, idle detection and the refusal log (tests: a fake clock). */
   clock?: Clock;
   now?: () => number;
@@ -65,10 +63,9 @@ export class TunnelEndpoint {
     const guarded = new IdleGuardedLink(counted, idleTimeoutMs(undefined), this.clock, this.o.now);
     const log = this.o.logger.child({ owner: clip(principal.subject), transport: link.kind });
     const budget: EarlyBudget = { frames: 0, bytes: 0 };
-    const timeoutMs = this.o.registerTimeoutMs ?? REGISTER_TIMEOUT_MS;
     const deadline = this.clock.setTimeout(
-      () => this.refuse(guarded, principal, log, 'register_timeout', `no "register" within ${timeoutMs / 1000} s of opening the link`),
-      timeoutMs,
+      () => this.refuse(guarded, principal, log, 'register_timeout', `no "register" within ${REGISTER_TIMEOUT_MS / 1000} s of opening the link`),
+      REGISTER_TIMEOUT_MS,
     );
     const done = (): void => {
       this.clock.clearTimeout(deadline);

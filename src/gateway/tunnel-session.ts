@@ -253,13 +253,15 @@ export class TunnelSession implements TunnelPort {
   }
 
   /**
-   * Answer a client heartbeat (its liveness check needs to hear from us), but at most once
-   * per half keepalive: the ContextForge client answers every heartbeat it receives with a
-   * heartbeat, and answering those too would ping-pong for as long as the link lives.
+   * Answer a client heartbeat (its liveness check needs to hear from us). A plain peer gets
+   * at most one answer per half keepalive: the ContextForge client answers every heartbeat
+   * it receives with a heartbeat, and answering those too would ping-pong for as long as
+   * the link lives. (Our own client, in reliable mode, never answers heartbeats.)
    */
   private heartbeat(): void {
     const now = this.now();
-    if (now - this.lastHeartbeatAnswer < (this.o.keepaliveMs ?? DEFAULT_KEEPALIVE_MS) / 2) return;
+    const gapMs = (this.o.keepaliveMs ?? DEFAULT_KEEPALIVE_MS) / 2;
+    if (this.channel.mode === 'plain' && now - this.lastHeartbeatAnswer < gapMs) return;
     this.lastHeartbeatAnswer = now;
     this.channel.sendControl({ type: 'heartbeat', timestamp: new Date(now).toISOString() });
   }

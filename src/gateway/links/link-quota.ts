@@ -58,14 +58,15 @@ export class LinkQuota {
   /** A slot for one more `kind` link of `subject`, or the sentence saying why not (for a 429). */
   acquire(subject: string, kind: string): LinkSlot | string {
     const h = this.held.get(subject) ?? { links: 0, pending: 0 };
+    const who = clip(subject, 80);
     const why =
       h.links >= this.o.maxPerUser
-        ? `user ${subject} already holds ${h.links} tunnel link(s), the maximum (--max-links-per-user ${this.o.maxPerUser})`
+        ? `user ${who} already holds ${h.links} tunnel link(s), the maximum (--max-links-per-user ${this.o.maxPerUser})`
         : h.pending >= this.o.maxPendingPerUser
-          ? `user ${subject} already has ${h.pending} tunnel link(s) that have not registered yet, the maximum (--max-pending-links-per-user ${this.o.maxPendingPerUser})`
+          ? `user ${who} already has ${h.pending} tunnel link(s) that have not registered yet, the maximum (--max-pending-links-per-user ${this.o.maxPendingPerUser})`
           : undefined;
     if (why !== undefined) {
-      if (this.refusals.allow(subject)) this.o.logger.warn({ event: 'link_refused', owner: clip(subject), transport: kind, reason: why }, `${kind} link refused: ${why}`);
+      if (this.refusals.allow(subject)) this.o.logger.warn({ event: 'link_refused', owner: who, transport: kind, reason: why }, `${kind} link refused: ${why}`);
       return why;
     }
     h.links++;
@@ -86,11 +87,5 @@ export class LinkQuota {
         if (h.links === 0) this.held.delete(subject);
       },
     };
-  }
-
-  /** Links `subject` holds now (tests, metrics). */
-  count(subject: string): { links: number; pending: number } {
-    const h = this.held.get(subject);
-    return { links: h?.links ?? 0, pending: h?.pending ?? 0 };
   }
 }
