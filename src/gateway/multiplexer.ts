@@ -141,7 +141,7 @@ export class Multiplexer {
       if (p.sessionId === port.sessionId) this.settle(p, rpcError(p.originalId, code, message), 'tunnel_lost');
     }
     this.serverRequests.forgetPort(port);
-    this.releaseIfUnused();
+    if (this.clients.size === 0 && this.tunnel === undefined) this.onUnused?.();
   }
 
   addClient(port: McpClientPort): void {
@@ -163,10 +163,6 @@ export class Multiplexer {
     const port = this.tunnel;
     if (port && port.unavailableReason() === undefined) for (const m of this.shared.clientGone(clientId)) this.pushOwn(port, m);
     else this.shared.clientGone(clientId);
-    this.releaseIfUnused();
-  }
-
-  private releaseIfUnused(): void {
     if (this.clients.size === 0 && this.tunnel === undefined) this.onUnused?.();
   }
 
