@@ -41,6 +41,11 @@ export function gatewayCommand(action: (flags: Record<string, unknown>) => Promi
       '--allowed-origins <list>',
       describe('comma-separated browser origins allowed on the MCP endpoint, or * (loopback origins are allowed on a loopback bind)', S.allowedOrigins, 'none'),
     )
+    .option('--max-links-per-user <n>', describe('tunnel links (ws, sse, poll) one token subject may hold open', S.maxLinksPerUser, D.maxLinksPerUser))
+    .option(
+      '--max-pending-links-per-user <n>',
+      describe('tunnel links one token subject may hold before they register', S.maxPendingLinksPerUser, D.maxPendingLinksPerUser),
+    )
     .option('--max-sessions-per-user <n>', describe('tunnel sessions one token subject may hold', S.maxSessionsPerUser, D.maxSessionsPerUser))
     .option('--metrics-auth', describe('GET /metrics needs an admin token (default: open, limited by --host)', S.metricsAuth))
     .option('--headers-timeout <seconds>', describe("close a connection that has not sent a request's headers (or a first byte, or its TLS handshake) within this", S.headersTimeout, D.headersTimeout))

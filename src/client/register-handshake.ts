@@ -24,7 +24,7 @@ export interface RegisterHandshake {
 }
 
 /** Registration refusals that will not fix themselves. */
-const FATAL_REFUSALS = new Set(['name_taken', 'forbidden', 'invalid_register']);
+const FATAL_REFUSALS = new Set(['name_taken', 'invalid_name', 'forbidden', 'invalid_register']);
 
 export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
   const { transport } = o;

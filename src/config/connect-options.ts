@@ -4,6 +4,7 @@
  * file; this only picks, validates and reports.
  */
 import { deriveServerName, parseCommand } from '../client/command.js';
+import { isValidServerName, SERVER_NAME_RULE } from '../protocol/server-name.js';
 import { quote } from 'shell-quote';
 import { ConfigError } from '../errors.js';
 import { CONNECT_DEFAULTS, type ConnectOptions, type RestartMode, type TransportMode } from './types.js';
@@ -59,9 +60,6 @@ export const CONNECT_SPECS = {
 export const TRANSPORT_MODES: readonly TransportMode[] = ['auto', 'ws', 'sse', 'poll'];
 export const RESTART_MODES: readonly RestartMode[] = ['never', 'on-failure', 'always'];
 
-/** The name a server is published under is a URL path segment (`/servers/{name}/mcp`). */
-const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 export interface ResolveInput {
   /** Raw flag values keyed by camelCase flag name; absent = not given. `verbose: true` means DEBUG. */
   flags: Record<string, unknown>;
@@ -85,8 +83,9 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
 
   const namePicked = src.pick(S.name);
   const name = readString(S.name, namePicked) ?? deriveServerName(localStdio);
-  if (!SERVER_NAME.test(name)) {
-    const expected = 'expected 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit';
+  // The name is a URL path segment (`/servers/{name}/mcp`): the gateway refuses what this refuses.
+  if (!isValidServerName(name)) {
+    const expected = `expected ${SERVER_NAME_RULE}`;
     if (namePicked) throw invalid(S.name, namePicked, expected);
     throw new ConfigError(`cannot derive a server name from --local-stdio; set --name (${expected})`);
   }

@@ -40,6 +40,8 @@ export const GATEWAY_SPECS = {
   tlsClientCa: { flag: '--tls-client-ca', key: 'tls_client_ca' },
   openServers: { flag: '--open-servers', key: 'open_servers' },
   allowedOrigins: { flag: '--allowed-origins', key: 'allowed_origins' },
+  maxLinksPerUser: { flag: '--max-links-per-user', key: 'max_links_per_user' },
+  maxPendingLinksPerUser: { flag: '--max-pending-links-per-user', key: 'max_pending_links_per_user' },
   maxSessionsPerUser: { flag: '--max-sessions-per-user', key: 'max_sessions_per_user' },
   metricsAuth: { flag: '--metrics-auth', key: 'metrics_auth' },
   headersTimeout: { flag: '--headers-timeout', key: 'headers_timeout' },
@@ -78,6 +80,11 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
     logLevel: input.flags.verbose === true ? 'DEBUG' : (readLogLevel(S.logLevel, src.pick(S.logLevel)) ?? GATEWAY_DEFAULTS.logLevel),
     openServers: readBoolean(S.openServers, src.pick(S.openServers)) ?? GATEWAY_DEFAULTS.openServers,
     allowedOrigins: readOrigins(S.allowedOrigins, src.pick(S.allowedOrigins)) ?? GATEWAY_DEFAULTS.allowedOrigins,
+    maxLinksPerUser:
+      readInteger(S.maxLinksPerUser, src.pick(S.maxLinksPerUser), 1, 1_000_000, 'a whole number of links >= 1') ?? GATEWAY_DEFAULTS.maxLinksPerUser,
+    maxPendingLinksPerUser:
+      readInteger(S.maxPendingLinksPerUser, src.pick(S.maxPendingLinksPerUser), 1, 1_000_000, 'a whole number of links >= 1') ??
+      GATEWAY_DEFAULTS.maxPendingLinksPerUser,
     maxSessionsPerUser:
       readInteger(S.maxSessionsPerUser, src.pick(S.maxSessionsPerUser), 1, 100_000, 'a whole number of sessions >= 1') ??
       GATEWAY_DEFAULTS.maxSessionsPerUser,

@@ -27,6 +27,7 @@ import type { ConfigFile } from './config-file.js';
 import { CONNECT_SPECS, resolveConnectOptions } from './connect-options.js';
 import { camelCase } from './option-sources.js';
 import type { ConnectOptions } from './types.js';
+import { nameKey } from '../protocol/server-name.js';
 
 export interface ServerListInput {
   flags: Record<string, unknown>;
@@ -71,7 +72,7 @@ export function resolveServerList(input: ServerListInput): ResolvedServerList {
   }
 
   const servers: ConnectOptions[] = [];
-  const names = new Map<string, number>();
+  const names = new Map<string, { index: number; name: string }>();
   list.forEach((raw: unknown, i) => {
     const where = `${file.path} servers[${i}]`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -103,11 +104,14 @@ export function resolveServerList(input: ServerListInput): ResolvedServerList {
     }
     resolved.warnings.forEach((w) => warnings.add(w));
     const { options } = resolved;
-    const clash = names.get(options.name);
+    // The gateway refuses a name that differs from a live one only by case (protocol/server-name.ts).
+    const clash = names.get(nameKey(options.name));
     if (clash !== undefined) {
-      throw new ConfigError(`${label}: the name "${options.name}" is already used by servers[${clash}]; every server needs its own name`);
+      throw new ConfigError(
+        `${label}: the name "${options.name}" is already used by servers[${clash.index}]${clash.name === options.name ? '' : ` ("${clash.name}", names are compared without regard to case)`}; every server needs its own name`,
+      );
     }
-    names.set(options.name, i);
+    names.set(nameKey(options.name), { index: i, name: options.name });
     servers.push(options);
   });
   return { servers, warnings: [...warnings] };

@@ -87,6 +87,10 @@ export interface GatewayOptions {
   openServers: boolean;
   /** Origins allowed on the MCP endpoint besides loopback ones on a loopback bind; `*` = any. */
   allowedOrigins: readonly string[];
+  /** Tunnel links (ws, sse, poll) one token subject may hold at once, registered or not. */
+  maxLinksPerUser: number;
+  /** Of those, links that have not sent `register` yet. */
+  maxPendingLinksPerUser: number;
   /** Live tunnel sessions one token subject may hold. */
   maxSessionsPerUser: number;
   /** GET /metrics needs an admin token (default: no token; the gateway's bind address limits who can scrape). */
@@ -136,6 +140,8 @@ export const GATEWAY_DEFAULTS = {
   logLevel: 'INFO',
   openServers: false,
   allowedOrigins: [],
+  maxLinksPerUser: 100,
+  maxPendingLinksPerUser: 20,
   maxSessionsPerUser: 20,
   metricsAuth: false,
   headersTimeout: 10,

@@ -20,6 +20,7 @@ import { createRequestHandler } from './http/request-handler.js';
 import { applyServerLimits, serverConstructorOptions } from './http/server-limits.js';
 import { WsEndpoint } from './links/ws-endpoint.js';
 import { HttpLinksEndpoint } from './links/http-links-endpoint.js';
+import { LinkQuota } from './links/link-quota.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { GatewayMetrics, tunnelSessionView } from './metrics.js';
 import { createOriginCheck } from './origin-policy.js';
@@ -53,6 +54,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     maxSessionsPerUser: opts.maxSessionsPerUser,
     logger: log,
     onRequestDone: (done) => metrics.request(done),
+    onNameForgotten: (name) => metrics.forgetServer(name),
   });
   const tunnel = new TunnelEndpoint({
     registry,
@@ -61,8 +63,9 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     countFrame: (direction, bytes) => metrics.frame(direction, bytes),
     countReplayed: (frames) => metrics.replay(frames),
   });
-  const ws = new WsEndpoint({ authenticate, tunnel, maxFrameBytes: opts.maxFrameBytes, logger: log });
-  const links = new HttpLinksEndpoint({ tunnel, maxFrameBytes: opts.maxFrameBytes, keepaliveSeconds: opts.keepalive, logger: log });
+  const quota = new LinkQuota({ maxPerUser: opts.maxLinksPerUser, maxPendingPerUser: opts.maxPendingLinksPerUser, logger: log });
+  const ws = new WsEndpoint({ authenticate, tunnel, maxFrameBytes: opts.maxFrameBytes, logger: log, quota });
+  const links = new HttpLinksEndpoint({ tunnel, maxFrameBytes: opts.maxFrameBytes, keepaliveSeconds: opts.keepalive, logger: log, quota });
   const mcp = new McpEndpoint({
     registry,
     maxBodyBytes: opts.maxFrameBytes,

@@ -5,7 +5,22 @@
  * from the live objects, so they cannot drift from the truth.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RequestDone } from './multiplexer.js';
+import type { RequestDone, RequestOutcome } from './multiplexer.js';
+
+/** Every outcome label (a Record, so the compiler says when one is missing). */
+const OUTCOME_LABELS: Record<RequestOutcome, true> = {
+  ok: true,
+  error: true,
+  timeout: true,
+  cancelled: true,
+  client_gone: true,
+  tunnel_lost: true,
+  shutdown: true,
+  unavailable: true,
+  saturated: true,
+  refused: true,
+};
+const REQUEST_OUTCOMES = Object.keys(OUTCOME_LABELS);
 
 const P = 'mcp_reverse_proxy_';
 
@@ -110,6 +125,15 @@ export class GatewayMetrics {
   request(done: RequestDone): void {
     this.requests.inc({ server: done.server, outcome: done.outcome });
     if (done.seconds !== undefined) this.latency.observe({ server: done.server }, done.seconds);
+  }
+
+  /**
+   * A server name nobody uses any more (no tunnel session, no MCP client session): drop its
+   * series, or every name ever registered would stay in memory (and in every scrape).
+   */
+  forgetServer(server: string): void {
+    for (const outcome of REQUEST_OUTCOMES) this.requests.remove({ server, outcome });
+    this.latency.remove({ server });
   }
 
   get contentType(): string {

@@ -54,6 +54,8 @@ export interface MultiplexerOptions {
   clock?: Clock;
   /** Called once per client request that was not answered locally (metrics). */
   onRequestDone?: (done: RequestDone) => void;
+  /** Called when the last client left and no tunnel session is attached: the owner may forget this multiplexer. */
+  onUnused?: () => void;
 }
 
 interface ClientEntry extends ClientView {
@@ -91,6 +93,7 @@ export class Multiplexer {
   /** The tunnel session that has been given the shared state (subscriptions, log level). */
   private synced: TunnelPort | undefined;
   private readonly onRequestDone: ((done: RequestDone) => void) | undefined;
+  private readonly onUnused: (() => void) | undefined;
 
   constructor(o: MultiplexerOptions) {
     this.serverName = o.serverName;
@@ -98,6 +101,7 @@ export class Multiplexer {
     this.clock = o.clock ?? realClock;
     this.log = o.logger.child({ server: o.serverName });
     this.onRequestDone = o.onRequestDone;
+    this.onUnused = o.onUnused;
     this.serverRequests = new ServerRequestRouter({
       serverName: o.serverName,
       timeoutMs: o.requestTimeoutMs,
@@ -134,10 +138,13 @@ export class Multiplexer {
   /** A tunnel session ended for good: fail what it still owed, with this error. */
   detachTunnel(port: TunnelPort, code: number, message: string): void {
     if (this.tunnel === port) this.tunnel = undefined;
+    // An ended session must not stay reachable (with its outbox) through us; the next one is resynced anyway.
+    if (this.synced === port) this.synced = undefined;
     for (const p of [...this.pending.values()]) {
       if (p.sessionId === port.sessionId) this.settle(p, rpcError(p.originalId, code, message), 'tunnel_lost');
     }
     this.serverRequests.forgetPort(port);
+    if (this.clients.size === 0 && this.tunnel === undefined) this.onUnused?.();
   }
 
   addClient(port: McpClientPort): void {
@@ -159,6 +166,7 @@ export class Multiplexer {
     const port = this.tunnel;
     if (port && port.unavailableReason() === undefined) for (const m of this.shared.clientGone(clientId)) this.pushOwn(port, m);
     else this.shared.clientGone(clientId);
+    if (this.clients.size === 0 && this.tunnel === undefined) this.onUnused?.();
   }
 
   /** Fail everything (gateway shutdown). */

@@ -1,14 +1,23 @@
 /**
  * Every tunnel session the gateway knows, by id and by server name, and one Multiplexer
  * per server name. Decides what a `register` means: resume, fresh session, replacement
- * of the same user's old session, or refusal (the name belongs to someone else).
+ * of the same user's old session, or refusal (the name belongs to someone else, or differs
+ * from a live name only by case: protocol/server-name.ts).
+ *
+ * Lifetime: a session is forgotten when it ends (unregister, DELETE, resume window over,
+ * replaced); a multiplexer when it has neither a tunnel session nor an MCP client session
+ * left. While MCP client sessions remain, the multiplexer stays so that they get clear
+ * "not connected" errors, and a re-register of the same name by the same owner serves them
+ * again. A register by anyone else gets a fresh multiplexer: the old one's MCP client
+ * sessions are never relayed to another user's server.
  */
 import type { Logger } from '../observability/logger.js';
 import type { RegisterEnvelope } from '../protocol/envelope.js';
 import { RpcErrorCode } from '../protocol/jsonrpc.js';
-import type { ChannelMode } from '../protocol/reliable-channel.js';
+import type { ChannelMode, Clock } from '../protocol/reliable-channel.js';
 import type { Principal } from './auth.js';
 import { canSee } from './access.js';
+import { nameKey } from '../protocol/server-name.js';
 import { Multiplexer, type RequestDone } from './multiplexer.js';
 import { initializeResultFromRegister } from './server-handshake.js';
 import { TunnelSession, type SessionEnd, type TunnelSessionHooks } from './tunnel-session.js';
@@ -22,6 +31,16 @@ export interface SessionRegistryOptions {
   maxSessionsPerUser: number;
   logger: Logger;
   onRequestDone?: (done: RequestDone) => void;
+  /** A server name has no tunnel session and no MCP client session left (metrics forget its series). */
+  onNameForgotten?: (name: string) => void;
+  /** Sessions' timers (resume window, handshake); tests pass a fake clock. */
+  clock?: Clock;
+}
+
+interface NamedMultiplexer {
+  mux: Multiplexer;
+  /** The subject whose sessions this multiplexer has relayed to. */
+  owner: string;
 }
 
 export type RegisterOutcome =
@@ -30,9 +49,10 @@ export type RegisterOutcome =
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, TunnelSession>();
+  /** By nameKey: one live name per spelling regardless of case. */
   private readonly byName = new Map<string, TunnelSession>();
-  /** Kept per name across sessions, so MCP client sessions survive a tunnel re-register. */
-  private readonly multiplexers = new Map<string, Multiplexer>();
+  /** By exact name; kept across sessions while MCP client sessions use it (see the top). */
+  private readonly multiplexers = new Map<string, NamedMultiplexer>();
   private readonly hooks: TunnelSessionHooks;
 
   constructor(private readonly o: SessionRegistryOptions) {
@@ -51,9 +71,17 @@ export class SessionRegistry {
       // Same user, different server: the old session will not come back under that id.
       resumable.close(replacedEnd(resumable.serverName));
     }
-    const existing = this.byName.get(name);
+    const existing = this.byName.get(nameKey(name));
     if (existing && existing.owner !== principal.subject) {
-      return { kind: 'refused', code: 'name_taken', message: `server name ${name} is registered by another user` };
+      const how = existing.serverName === name ? '' : ' (names are compared without regard to case)';
+      return { kind: 'refused', code: 'name_taken', message: `server name ${name} is registered by another user${how}` };
+    }
+    if (existing && existing.serverName !== name) {
+      return {
+        kind: 'refused',
+        code: 'name_taken',
+        message: `server name ${name} differs only by case from your live server ${existing.serverName}; use the same spelling or end that session first`,
+      };
     }
     const held = [...this.sessions.values()].filter((s) => s.owner === principal.subject && s !== existing && s.state !== 'closed').length;
     if (held >= this.o.maxSessionsPerUser) {
@@ -75,22 +103,36 @@ export class SessionRegistry {
       maxFrameBytes: this.o.maxFrameBytes,
       logger: this.o.logger,
       hooks: this.hooks,
+      ...(typeof reg.keepalive === 'number' ? { keepaliveMs: reg.keepalive * 1000 } : {}),
+      ...(this.o.clock ? { clock: this.o.clock } : {}),
     });
     this.sessions.set(session.sessionId, session);
-    this.byName.set(name, session);
-    let mux = this.multiplexers.get(name);
-    if (!mux) {
-      mux = new Multiplexer({
-        serverName: name,
-        requestTimeoutMs: this.o.requestTimeoutMs,
-        logger: this.o.logger,
-        ...(this.o.onRequestDone ? { onRequestDone: this.o.onRequestDone } : {}),
-      });
-      this.multiplexers.set(name, mux);
-    }
+    this.byName.set(nameKey(name), session);
     // Attached even while the gateway's own initialize runs: the port answers "still initializing".
-    mux.attachTunnel(session);
+    this.multiplexerFor(name, principal.subject).attachTunnel(session);
     return { kind: 'accepted', session, resumed: false };
+  }
+
+  /** The name's multiplexer if it last served this owner; otherwise a fresh one (the old one keeps only its own clients). */
+  private multiplexerFor(name: string, owner: string): Multiplexer {
+    const held = this.multiplexers.get(name);
+    if (held && held.owner === owner) return held.mux;
+    const entry: NamedMultiplexer = { owner, mux: undefined as unknown as Multiplexer };
+    entry.mux = new Multiplexer({
+      serverName: name,
+      requestTimeoutMs: this.o.requestTimeoutMs,
+      logger: this.o.logger,
+      ...(this.o.onRequestDone ? { onRequestDone: this.o.onRequestDone } : {}),
+      onUnused: () => this.forgetMultiplexer(name, entry),
+    });
+    this.multiplexers.set(name, entry);
+    return entry.mux;
+  }
+
+  private forgetMultiplexer(name: string, entry: NamedMultiplexer): void {
+    if (this.multiplexers.get(name) !== entry) return;
+    this.multiplexers.delete(name);
+    if (!this.byName.has(nameKey(name))) this.o.onNameForgotten?.(name);
   }
 
   get(sessionId: string): TunnelSession | undefined {
@@ -99,11 +141,17 @@ export class SessionRegistry {
 
   /** The live-or-disconnected session serving `name`. */
   serving(name: string): TunnelSession | undefined {
-    return this.byName.get(name);
+    const s = this.byName.get(nameKey(name));
+    return s?.serverName === name ? s : undefined;
   }
 
   multiplexer(name: string): Multiplexer | undefined {
-    return this.multiplexers.get(name);
+    return this.multiplexers.get(name)?.mux;
+  }
+
+  /** How many multiplexers are kept (tests: nothing is kept per name forever). */
+  get multiplexerCount(): number {
+    return this.multiplexers.size;
   }
 
   /** Every live-or-disconnected session (metrics). */
@@ -117,12 +165,12 @@ export class SessionRegistry {
 
   closeAll(end: SessionEnd): void {
     for (const s of [...this.sessions.values()]) s.close(end, { code: 'gateway_shutdown', message: end.message });
-    for (const mux of this.multiplexers.values()) mux.failAll(end.rpcCode, end.message);
+    for (const { mux } of [...this.multiplexers.values()]) mux.failAll(end.rpcCode, end.message);
   }
 
   private forget(s: TunnelSession, end: SessionEnd): void {
     if (this.sessions.get(s.sessionId) === s) this.sessions.delete(s.sessionId);
-    if (this.byName.get(s.serverName) === s) this.byName.delete(s.serverName);
+    if (this.byName.get(nameKey(s.serverName)) === s) this.byName.delete(nameKey(s.serverName));
     this.multiplexer(s.serverName)?.detachTunnel(s, end.rpcCode, end.message);
   }
 }

@@ -7,6 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
+import { clip } from '../observability/log-text.js';
+import { RateLimitedLog } from '../observability/rate-limited-log.js';
 import { ReverseProxyError, errorMessage } from '../errors.js';
 import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
@@ -61,8 +63,16 @@ export interface TunnelSessionOptions {
   maxFrameBytes: number;
   logger: Logger;
   hooks: TunnelSessionHooks;
+  /** The client's heartbeat interval (ms), from register; default 30 s. */
+  keepaliveMs?: number;
   clock?: Clock;
+  now?: () => number;
 }
+
+/** Lines per peer-triggered event (bad_frame, client_error, …) and session logged per interval; then one summary. */
+export const PEER_LOG_BURST = 10;
+export const PEER_LOG_INTERVAL_MS = 60_000;
+const DEFAULT_KEEPALIVE_MS = 30_000;
 
 export interface SessionSummary {
   sessionId: string;
@@ -94,12 +104,24 @@ export class TunnelSession implements TunnelPort {
   private readonly clock: Clock;
   /** Set while the client says its local server is down (server_status, docs/protocol.md §2.1). */
   private serverDown: string | undefined;
+  /** WARN lines the peer can trigger at will, rate-limited per event. */
+  private readonly peerLog: RateLimitedLog;
+  private readonly now: () => number;
+  private lastHeartbeatAnswer = -Infinity;
 
   constructor(private readonly o: TunnelSessionOptions) {
     this.owner = o.owner;
     this.server = o.server;
     this.clock = o.clock ?? realClock;
+    this.now = o.now ?? Date.now;
     this.log = o.logger.child({ sessionId: this.sessionId, server: o.server.name });
+    this.peerLog = new RateLimitedLog({
+      burst: PEER_LOG_BURST,
+      intervalMs: PEER_LOG_INTERVAL_MS,
+      clock: this.clock,
+      summary: (event, suppressed, intervalMs) =>
+        this.log.warn({ event: `${event}_summary`, suppressed }, `${suppressed} more ${event} event(s) in the last ${intervalMs / 1000} s not logged one by one`),
+    });
     this.channel = new ReliableChannel({
       deliver: (env) => this.deliver(env),
       maxQueueBytes: o.maxQueueBytes,
@@ -217,20 +239,23 @@ export class TunnelSession implements TunnelPort {
     try {
       env = parseEnvelope(text, this.o.maxFrameBytes);
     } catch (err) {
-      this.log.warn({ event: 'bad_frame', reason: errorMessage(err) }, `bad frame dropped: ${errorMessage(err)}`);
-      this.channel.sendControl({ type: 'error', code: 'bad_frame', message: `bad frame dropped: ${errorMessage(err)}` });
+      const why = clip(errorMessage(err))!;
+      if (this.peerLog.allow('bad_frame')) this.log.warn({ event: 'bad_frame', reason: why }, `bad frame dropped: ${why}`);
+      this.channel.sendControl({ type: 'error', code: 'bad_frame', message: `bad frame dropped: ${why}` });
       return;
     }
     if (this.channel.receive(env, text.length)) return;
     switch (env.type) {
       case 'heartbeat':
-        this.channel.sendControl({ type: 'heartbeat', timestamp: new Date().toISOString() });
+        this.heartbeat();
         return;
       case 'unregister':
         this.close({ kind: 'unregistered', message: `server ${this.serverName} unregistered`, rpcCode: RpcErrorCode.SessionClosed });
         return;
       case 'error':
-        this.log.warn({ event: 'client_error', code: env.code, message: env.message }, 'client reported an error');
+        if (this.peerLog.allow('client_error')) {
+          this.log.warn({ event: 'client_error', code: clip(env.code, 60), message: clip(env.message) }, 'client reported an error');
+        }
         return;
       case 'ack':
         return;
@@ -241,8 +266,22 @@ export class TunnelSession implements TunnelPort {
         this.channel.sendControl({ type: 'error', code: 'already_registered', message: 'this link is already registered' });
         return;
       default:
-        this.log.debug({ type: env.type }, 'frame of unknown type ignored');
+        this.log.debug({ type: clip(env.type, 40) }, 'frame of unknown type ignored');
     }
+  }
+
+  /**
+   * Answer a client heartbeat (its liveness check needs to hear from us). A plain peer gets
+   * at most one answer per half keepalive: the ContextForge client answers every heartbeat
+   * it receives with a heartbeat, and answering those too would ping-pong for as long as
+   * the link lives. (Our own client, in reliable mode, never answers heartbeats.)
+   */
+  private heartbeat(): void {
+    const now = this.now();
+    const gapMs = (this.o.keepaliveMs ?? DEFAULT_KEEPALIVE_MS) / 2;
+    if (this.channel.mode === 'plain' && now - this.lastHeartbeatAnswer < gapMs) return;
+    this.lastHeartbeatAnswer = now;
+    this.channel.sendControl({ type: 'heartbeat', timestamp: new Date(now).toISOString() });
   }
 
   /**
@@ -253,7 +292,9 @@ export class TunnelSession implements TunnelPort {
     if (env.available === false) {
       const why = typeof env.reason === 'string' && env.reason !== '' ? `: ${env.reason.slice(0, 500)}` : '';
       this.serverDown = `local server restarting${why}`;
-      this.log.warn({ event: 'server_unavailable', reason: env.reason }, `server ${this.serverName} is unavailable${why}`);
+      if (this.peerLog.allow('server_unavailable')) {
+        this.log.warn({ event: 'server_unavailable', reason: clip(env.reason) }, `server ${this.serverName} is unavailable${clip(why)}`);
+      }
     } else if (env.available === true) {
       const wasDown = this.serverDown !== undefined;
       this.serverDown = undefined;
@@ -268,7 +309,7 @@ export class TunnelSession implements TunnelPort {
           if (cap?.listChanged === true) this.o.hooks.onPayload(this, { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
         }
       }
-      this.log.info({ event: 'server_available' }, `server ${this.serverName} is available again`);
+      if (this.peerLog.allow('server_available')) this.log.info({ event: 'server_available' }, `server ${this.serverName} is available again`);
     }
   }
 
@@ -328,8 +369,8 @@ export class TunnelSession implements TunnelPort {
     const expiry = this.clock.setTimeout(() => this.expire(windowS), this.o.resumeWindowMs);
     this.conn = { state: 'disconnected', since: new Date(), expiry };
     this.log.info(
-      { event: 'link_closed', reason: info.reason, resumeWindowS: windowS, stats: this.channel.stats() },
-      `tunnel link closed (${info.reason}); keeping the session for ${windowS} s`,
+      { event: 'link_closed', reason: clip(info.reason), resumeWindowS: windowS, stats: this.channel.stats() },
+      `tunnel link closed (${clip(info.reason)}); keeping the session for ${windowS} s`,
     );
   }
 
@@ -361,12 +402,13 @@ export class TunnelSession implements TunnelPort {
     this.clock.clearTimeout(this.readiness.timer);
     this.readiness = { state: 'ready', result };
     this.channel.push('request', INITIALIZED_NOTIFICATION);
-    this.log.info({ event: 'server_ready', serverInfo: result.serverInfo }, 'server initialized through the tunnel');
+    const serverInfo = { name: clip(result.serverInfo.name, 80), version: clip(result.serverInfo.version, 40) };
+    this.log.info({ event: 'server_ready', serverInfo }, 'server initialized through the tunnel');
     this.o.hooks.onReady(this);
   }
 
   private failHandshake(why: string): void {
-    this.log.error({ event: 'gateway_initialize_failed', reason: why }, `could not initialize the server: ${why}`);
+    this.log.error({ event: 'gateway_initialize_failed', reason: clip(why) }, `could not initialize the server: ${clip(why)}`);
     this.close(
       { kind: 'handshake_failed', message: `initialize failed: ${why}`, rpcCode: RpcErrorCode.TunnelUnavailable },
       { code: 'initialize_failed', message: why },

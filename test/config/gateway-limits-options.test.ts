@@ -49,3 +49,22 @@ describe('gateway limits options', () => {
     refused({ receiveTimeout: '5' }, undefined, /--headers-timeout 10 \(default\) is longer than --receive-timeout 5 \(from --receive-timeout\)/);
   });
 });
+
+describe('gateway tunnel-link limits', () => {
+  it('default to 100 links and 20 unregistered links per user', () => {
+    const o = resolve({});
+    assert.deepEqual([o.maxLinksPerUser, o.maxPendingLinksPerUser], [100, 20]);
+  });
+
+  it('read flags and config-file keys, and refuse 0 naming the flag and its source', () => {
+    const o = resolve({ maxLinksPerUser: '7', maxPendingLinksPerUser: '2' });
+    assert.deepEqual([o.maxLinksPerUser, o.maxPendingLinksPerUser], [7, 2]);
+    const f = resolve({}, { max_links_per_user: 9, max_pending_links_per_user: 3 });
+    assert.deepEqual([f.maxLinksPerUser, f.maxPendingLinksPerUser], [9, 3]);
+    assert.throws(() => resolve({ maxLinksPerUser: '0' }), (err: unknown) => err instanceof ConfigError && /--max-links-per-user "0" \(from --max-links-per-user\)/.test(err.message));
+    assert.throws(
+      () => resolve({}, { max_pending_links_per_user: 'lots' }),
+      (err: unknown) => err instanceof ConfigError && /--max-pending-links-per-user/.test(err.message) && /key max_pending_links_per_user/.test(err.message),
+    );
+  });
+});

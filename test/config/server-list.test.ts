@@ -90,6 +90,11 @@ describe('resolveServerList', () => {
   it('errors name the entry', () => {
     configError(() => resolveServerList({ flags: {}, env: {}, file: two({}, [{}, { reconnect_delay: 'soon' }]) }), 'servers[1] ("files")', '--reconnect-delay');
     configError(() => resolveServerList({ flags: {}, env: {}, file: two({}, [{ name: 'same' }, { name: 'same' }]) }), 'already used by servers[0]');
+    configError(
+      () => resolveServerList({ flags: {}, env: {}, file: two({}, [{ name: 'Same' }, { name: 'same' }]) }),
+      'servers[1] ("same")',
+      'already used by servers[0] ("Same", names are compared without regard to case)',
+    );
     configError(() => resolveServerList({ flags: {}, env: {}, file: file({ servers: [] }) }), 'non-empty list');
     configError(() => resolveServerList({ flags: {}, env: {}, file: file({ servers: ['x'] }) }), 'servers[0]', 'mapping');
     configError(() => resolveServerList({ flags: {}, env: {}, file: file({ servers: [{ command: 'a', local_stdio: 'b', gateway: 'https://g' }] }) }), 'not both');

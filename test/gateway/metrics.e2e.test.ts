@@ -4,9 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mintToken } from '../../src/gateway/auth.js';
 import { connectMcp, EVERYTHING, firstText, spawnBin, startGateway, stopAll, waitForServer, type GatewayProc } from '../helpers/system.js';
-import { T, withHarness } from '../helpers/gateway-harness.js';
+import { registeredPeer, T, withHarness } from '../helpers/gateway-harness.js';
 
 const SECRET = 'metrics-e2e-secret-0123456789abcdef';
 
@@ -81,4 +82,22 @@ test('--metrics-auth: /metrics needs an admin token', T, async () => {
     },
     { metricsAuth: true },
   );
+});
+
+test('a server name nobody uses any more leaves no series behind', T, async () => {
+  await withHarness(async (h) => {
+    const { peer, token } = await registeredPeer(h);
+    const client = await h.mcpClient('echo', token);
+    await client.listTools();
+    const admin = await h.token('root', true);
+    const scrape = async (): Promise<string> => (await h.api('/metrics', { token: admin })).text();
+    assert.ok((sample(await scrape(), 'mcp_reverse_proxy_mcp_requests_total{server="echo",outcome="ok"}') ?? 0) >= 1);
+    peer.sendRaw({ type: 'unregister' });
+    await peer.whenClosed();
+    await (client.transport as StreamableHTTPClientTransport).terminateSession(); // DELETE: the MCP session ends
+    // Closing the MCP session is the last use of the name; poll (bounded) until the gateway has seen it.
+    let text = '';
+    for (let i = 0; i < 200 && (text = await scrape()).includes('server="echo"'); i++);
+    assert.ok(!text.includes('server="echo"'), text.split('\n').filter((l) => l.includes('echo')).join('\n'));
+  });
 });

@@ -73,6 +73,8 @@ test('a plain peer without serverInfo is initialized by the gateway through the 
   await withHarness(async (h) => {
     const token = await h.token('carol');
     const peer = await FakeTunnelPeer.connect(h.gw.url, token, { reliable: false });
+    // ContextForge's order: its own initialize answer first (dropped by the gateway), then register.
+    peer.initializeOwnServer();
     const ack = await peer.register({ name: 'cf', description: 'ContextForge-style', protocol: 'stdio' });
     assert.equal(ack.type, 'register_ack');
     assert.equal('reliability' in ack, false);
@@ -90,6 +92,22 @@ test('a plain peer without serverInfo is initialized by the gateway through the 
     const client = await h.mcpClient('cf', token);
     assert.deepEqual(client.getServerVersion(), FAKE_SERVER_INFO);
     assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['echo']);
+    await peer.close();
+  });
+});
+
+test('a plain peer that answers every heartbeat with one (ContextForge) does not ping-pong with the gateway', T, async () => {
+  await withHarness(async (h) => {
+    const token = await h.token('carol');
+    const peer = await FakeTunnelPeer.connect(h.gw.url, token, { reliable: false });
+    assert.equal((await peer.register(ECHO_SERVER)).type, 'register_ack');
+    const client = await h.mcpClient('echo', token);
+    peer.sendRaw({ type: 'heartbeat', sessionId: peer.ownSessionId });
+    await peer.next((f) => f.type === 'heartbeat'); // answered; the peer answers that one in turn
+    // Two round trips through the same socket: a gateway answer to the peer's echo would arrive before them.
+    await client.callTool({ name: 'echo', arguments: { n: 1 } });
+    await client.callTool({ name: 'echo', arguments: { n: 2 } });
+    assert.equal(peer.frames.filter((f) => f.type === 'heartbeat').length, 1);
     await peer.close();
   });
 });
@@ -114,6 +132,7 @@ test('the first frame must be register', T, async () => {
     const peer = await FakeTunnelPeer.connect(h.gw.url, await h.token('alice'));
     peer.sendRaw({ type: 'heartbeat' });
     const err = await peer.next((f) => f.type === 'error');
+    assert.equal(err.code, 'invalid_register');
     assert.match(err.message, /first frame must be "register"/);
     await peer.whenClosed();
   });

@@ -5,7 +5,8 @@
  * whether it rides a WebSocket or a series of HTTP requests.
  *
  * Links are bound to the token subject that opened them: another subject gets 403 (the
- * link id alone is not a credential). Unknown or forgotten ids get 404.
+ * link id alone is not a credential). Unknown or forgotten ids get 404. A new link takes
+ * a place in the subject's link quota (429 over it) until it is forgotten.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../observability/logger.js';
@@ -13,6 +14,7 @@ import type { Principal } from '../auth.js';
 import type { TunnelEndpoint } from '../tunnel-endpoint.js';
 import { readBody, sendError, sendJson } from '../http/respond.js';
 import { HttpLink } from './http-link.js';
+import type { LinkQuota, LinkSlot } from './link-quota.js';
 import { parseLastEventId, serveSseStream } from './sse-endpoint.js';
 import { parsePollQuery, servePoll } from './poll-endpoint.js';
 
@@ -28,10 +30,12 @@ export interface HttpLinksEndpointOptions {
   /** Interval of `: keepalive` comments and the default poll wait (s). */
   keepaliveSeconds: number;
   logger: Logger;
+  quota?: LinkQuota;
 }
 
 export class HttpLinksEndpoint {
   private readonly links = new Map<string, HttpLink>();
+  private readonly slots = new Map<string, LinkSlot>();
 
   constructor(private readonly o: HttpLinksEndpointOptions) {}
 
@@ -44,8 +48,9 @@ export class HttpLinksEndpoint {
   openSse(req: IncomingMessage, res: ServerResponse, principal: Principal): void {
     const linkId = query(req).get('link');
     if (linkId === null) {
-      const link = this.create('sse', principal);
-      return serveSseStream(link, res, 0, postUrl(link), this.o.keepaliveSeconds * 1000);
+      const link = this.create('sse', principal, res);
+      if (link) serveSseStream(link, res, 0, postUrl(link), this.o.keepaliveSeconds * 1000);
+      return;
     }
     const link = this.lookup(res, principal, linkId, 'sse');
     if (!link) return;
@@ -58,7 +63,8 @@ export class HttpLinksEndpoint {
 
   /** `GET /reverse-proxy/poll`: a new poll link, answered at once. */
   createPoll(_req: IncomingMessage, res: ServerResponse, principal: Principal): void {
-    const link = this.create('poll', principal);
+    const link = this.create('poll', principal, res);
+    if (!link) return;
     sendJson(res, 200, { linkId: link.id, postUrl: postUrl(link), pollUrl: pollUrl(link) }, { 'Cache-Control': 'no-store' });
   }
 
@@ -91,14 +97,29 @@ export class HttpLinksEndpoint {
   close(): void {
     for (const link of this.links.values()) link.dispose('gateway shutting down');
     this.links.clear();
+    for (const slot of this.slots.values()) slot.release();
+    this.slots.clear();
   }
 
-  private create(kind: 'sse' | 'poll', principal: Principal): HttpLink {
-    const link = new HttpLink({ kind, owner: principal.subject, onGone: (l) => this.links.delete(l.id) });
+  /** A new link, or undefined once a 429 went out. */
+  private create(kind: 'sse' | 'poll', principal: Principal, res: ServerResponse): HttpLink | undefined {
+    const slot = this.o.quota?.acquire(principal.subject, kind);
+    if (typeof slot === 'string') {
+      sendError(res, 429, slot);
+      return undefined;
+    }
+    const link = new HttpLink({ kind, owner: principal.subject, onGone: (l) => this.forget(l) });
     this.links.set(link.id, link);
+    if (slot) this.slots.set(link.id, slot);
     this.o.logger.debug({ event: 'link_opened', transport: kind, linkId: link.id, owner: principal.subject }, `${kind} link opened`);
-    this.o.tunnel.acceptLink(link, principal);
+    this.o.tunnel.acceptLink(link, principal, slot);
     return link;
+  }
+
+  private forget(link: HttpLink): void {
+    this.links.delete(link.id);
+    this.slots.get(link.id)?.release();
+    this.slots.delete(link.id);
   }
 
   /** The link, or undefined once a 404/403/409 went out. */

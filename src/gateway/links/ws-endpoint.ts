@@ -1,15 +1,17 @@
 /**
- * `GET /reverse-proxy/ws`: authenticate the upgrade request, then hand the socket to the
- * TunnelEndpoint as a WsLink. A bad token gets a real `HTTP/1.1 401` before any upgrade,
- * so clients can tell "wrong token" from "WebSockets blocked" (PROTOCOL.md §5.3).
+ * `GET /reverse-proxy/ws`: authenticate the upgrade request, take a place in the link
+ * quota, then hand the socket to the TunnelEndpoint as a WsLink. A bad token gets a real
+ * `HTTP/1.1 401` before any upgrade, so clients can tell "wrong token" from "WebSockets
+ * blocked" (PROTOCOL.md §5.3); a subject over its link quota gets `429`.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../observability/logger.js';
 import { errorMessage } from '../../errors.js';
 import type { Authenticate } from '../authenticator.js';
 import type { TunnelEndpoint } from '../tunnel-endpoint.js';
+import type { LinkQuota } from './link-quota.js';
 import { WsLink, WS_CLOSE } from './ws-link.js';
 import { GATEWAY_MARKER_HEADER } from '../../protocol/envelope.js';
 
@@ -20,15 +22,22 @@ export interface WsEndpointOptions {
   tunnel: TunnelEndpoint;
   maxFrameBytes: number;
   logger: Logger;
+  quota?: LinkQuota;
 }
 
 export class WsEndpoint {
   private readonly wss: WebSocketServer;
 
   constructor(private readonly o: WsEndpointOptions) {
-    // ws closes with 1009 on a frame over maxPayload. No compression: frames are small
-    // JSON, and permessage-deflate costs memory per connection (and is a known DoS vector).
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
+    // ws closes with 1009 on a frame over maxPayload (TunnelWebSocket adds the reason). No
+    // compression: frames are small JSON, and permessage-deflate costs memory per
+    // connection (and is a known DoS vector).
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: o.maxFrameBytes,
+      perMessageDeflate: false,
+      WebSocket: tunnelWebSocket(o.maxFrameBytes),
+    });
   }
 
   /** The http(s) server's 'upgrade' listener. */
@@ -39,9 +48,13 @@ export class WsEndpoint {
     this.o.authenticate(req).then(
       (principal) => {
         if (socket.destroyed) return;
+        const slot = this.o.quota?.acquire(principal.subject, 'ws');
+        if (typeof slot === 'string') return rejectUpgrade(socket, 429, 'Too Many Requests', slot);
+        // The slot is the socket's: released whenever the connection ends, upgraded or not.
+        if (slot) socket.once('close', () => slot.release());
         this.wss.handleUpgrade(req, socket, head, (ws) => {
           const link = new WsLink(ws);
-          this.o.tunnel.acceptLink(link, principal);
+          this.o.tunnel.acceptLink(link, principal, slot);
         });
       },
       (err: unknown) => rejectUpgrade(socket, 401, 'Unauthorized', errorMessage(err)),
@@ -54,6 +67,20 @@ export class WsEndpoint {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     for (const ws of this.wss.clients) ws.terminate();
   }
+}
+
+/**
+ * ws answers a frame over maxPayload with a bare close 1009; the peer should also read
+ * which limit it hit. ws calls `close(code)` on the socket object, so a subclass (the
+ * server's documented `WebSocket` option) can supply the reason.
+ */
+function tunnelWebSocket(maxFrameBytes: number): typeof WebSocket {
+  return class TunnelWebSocket extends WebSocket {
+    override close(code?: number, data?: string | Buffer): void {
+      const reason = code === WS_CLOSE.tooBig && data === undefined ? `frame larger than ${maxFrameBytes} bytes (--max-frame-bytes)` : data;
+      super.close(code, reason);
+    }
+  };
 }
 
 function rejectUpgrade(socket: Duplex, status: number, statusText: string, message: string): void {

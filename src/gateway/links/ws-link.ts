@@ -59,7 +59,10 @@ export class WsLink implements TunnelLink {
     const onError = (err: Error): void => {
       // ws emits 'close' after 'error'; report the error as the cause of that close.
       this.finish({ error: err, reason: `websocket error: ${err.message}` });
-      ws.terminate();
+      // A bad frame from the peer (1009 too big, 1002/1007 protocol): ws has sent the close
+      // frame with that code. Terminating now would reset the connection under it (the peer
+      // would see 1006); ws's own close timeout bounds the handshake instead.
+      if (ws.readyState !== ws.CLOSING) ws.terminate();
     };
     ws.on('message', onMessage);
     ws.on('close', onClose);
