@@ -9,13 +9,14 @@
  * server prints there is logged and skipped. stderr is inherited: the server's own logs
  * reach the user unchanged.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { LocalServerError } from '../errors.js';
 import { classify, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../observability/logger.js';
 import { childEnv } from './child-env.js';
 import { parseCommand } from './command.js';
 import { LineSplitter } from './line-splitter.js';
+import { runStopStep, spawnChild, STEP_NAMES, stopSteps } from './spawn-child.js';
 import { initializeRequest, readInitializeResponse, type InitializeResult } from './initialize.js';
 
 export type { InitializeResult } from './initialize.js';
@@ -34,8 +35,10 @@ export interface LocalServerOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   clientInfo?: { name: string; version: string };
-  /** Each step of stop(): stdin EOF, then SIGTERM, then SIGKILL. Default 2000 ms. */
+  /** Each step of stop() (spawn-child.ts: stdin EOF, SIGTERM, SIGKILL; on Windows taskkill of the tree). Default 2000 ms. */
   stopGraceMs?: number;
+  /** Which shutdown ladder to use (tests); default process.platform. */
+  platform?: NodeJS.Platform;
 }
 
 /** An id our own initialize uses; gateway-side ids are rewritten and never look like it. */
@@ -97,7 +100,7 @@ export class LocalServer {
     const initialized = new Promise<InitializeResult>((resolve, reject) => (this.pendingInit = { resolve, reject }));
     const timer = setTimeout(() => this.failInit(this.initTimeoutError()), this.options.initTimeoutMs);
     try {
-      this.spawnChild(file, args);
+      this.startProcess(file, args);
       this.send(initializeRequest(INIT_REQUEST_ID, this.options.clientInfo));
       const result = await initialized;
       this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
@@ -152,7 +155,7 @@ export class LocalServer {
     this.child?.stdout?.resume();
   }
 
-  /** End stdin, then SIGTERM, then SIGKILL, each after stopGraceMs; resolves once the child is gone. */
+  /** The shutdown ladder of spawn-child.ts, each step after stopGraceMs; resolves once the child is gone. */
   stop(): Promise<void> {
     const child = this.child;
     if (!child || this._state === 'exited') {
@@ -165,25 +168,26 @@ export class LocalServer {
     // Output the child writes while exiting must not stay stuck behind a pause.
     this.resume();
     const grace = this.options.stopGraceMs ?? 2000;
+    const steps = stopSteps(this.options.platform ?? process.platform);
     this.stopping = (async () => {
-      child.stdin?.end();
-      if (await this.waitExit(grace)) return;
-      this.log.debug({ childPid: child.pid }, 'local server ignored stdin EOF; sending SIGTERM');
-      child.kill('SIGTERM');
-      if (await this.waitExit(grace)) return;
-      this.log.warn({ childPid: child.pid }, 'local server ignored SIGTERM; sending SIGKILL');
-      child.kill('SIGKILL');
+      for (const [i, step] of steps.entries()) {
+        if (i > 0) {
+          const level = i === steps.length - 1 ? 'warn' : 'debug';
+          this.log[level]({ childPid: child.pid }, `local server ignored ${STEP_NAMES[steps[i - 1]!]}; sending ${STEP_NAMES[step]}`);
+        }
+        await runStopStep(step, child, { onerror: (err) => this.log.debug({ err }, 'taskkill failed') });
+        if (i === steps.length - 1) break;
+        if (await this.waitExit(grace)) return;
+      }
       await this.exited;
     })();
     return this.stopping;
   }
 
-  private spawnChild(file: string, args: string[]): void {
-    const child = spawn(file, args, {
-      stdio: ['pipe', 'pipe', 'inherit'],
+  private startProcess(file: string, args: string[]): void {
+    const child = spawnChild(file, args, {
       env: childEnv(this.options.env ?? process.env),
-      cwd: this.options.cwd,
-      windowsHide: true,
+      ...(this.options.cwd !== undefined ? { cwd: this.options.cwd } : {}),
     });
     this.child = child;
     const splitter = new LineSplitter({
