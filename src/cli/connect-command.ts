@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { loadConfigFile } from '../config/config-file.js';
+import { envValue } from '../config/env-lookup.js';
 import { CONNECT_SPECS as S, resolveConnectOptions } from '../config/connect-options.js';
 import { hasServerList, resolveServerList } from '../config/server-list.js';
 import { formatBytes } from '../config/sizes.js';
@@ -68,7 +69,7 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
 
 export async function runConnect(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<number> {
   const configFlag = typeof flags.config === 'string' ? flags.config : undefined;
-  const configPath = configFlag ?? (env.REVERSE_PROXY_CONFIG || undefined);
+  const configPath = configFlag ?? (envValue(env, 'REVERSE_PROXY_CONFIG') || undefined);
   const file = configPath === undefined ? undefined : loadConfigFile(configPath, configFlag ? '--config' : 'REVERSE_PROXY_CONFIG');
   const { checkConfig, ...optionFlags } = flags;
   const { servers, warnings } = hasServerList(file)

@@ -65,6 +65,8 @@ export interface ResolveInput {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   file?: ConfigFile;
+  /** Whose rules variable names follow (config/env-lookup.ts); default process.platform. */
+  platform?: NodeJS.Platform;
 }
 
 export function resolveConnectOptions(input: ResolveInput): { options: ConnectOptions; warnings: string[] } {

@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.js';
 import { LOG_LEVELS, redact, type LogLevelName } from '../observability/logger.js';
 import { formatBytes, parseByteSize } from './sizes.js';
 import type { ConfigFile } from './config-file.js';
+import { envValue } from './env-lookup.js';
 
 export interface OptionSpec {
   /** Command-line flag, e.g. `--reconnect-delay`; flags are looked up by its camelCase name. */
@@ -34,6 +35,8 @@ export interface SourcesInput {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   file?: ConfigFile;
+  /** Whose rules variable names follow (env-lookup.ts); default process.platform. */
+  platform?: NodeJS.Platform;
 }
 
 export class OptionSources {
@@ -47,8 +50,8 @@ export class OptionSources {
     const flagValue = this.input.flags[camelCase(spec.flag)];
     if (flagValue !== undefined) return { value: flagValue, source: spec.flag, origin: 'flag' };
     // An empty variable is unset: `.env` templates and `FOO= cmd` mean "nothing here".
-    const envValue = spec.env === undefined ? undefined : this.input.env[spec.env];
-    if (envValue !== undefined && envValue !== '') return { value: envValue, source: spec.env!, origin: 'env' };
+    const value = spec.env === undefined ? undefined : envValue(this.input.env, spec.env, this.input.platform);
+    if (value !== undefined && value !== '') return { value, source: spec.env!, origin: 'env' };
     const file = this.input.file;
     if (file && Object.hasOwn(file.data, spec.key) && file.data[spec.key] !== null) {
       return { value: file.data[spec.key], source: `config file ${file.path} key ${spec.key}`, origin: 'file' };

@@ -28,11 +28,13 @@ import { CONNECT_SPECS, resolveConnectOptions } from './connect-options.js';
 import { camelCase } from './option-sources.js';
 import type { ConnectOptions } from './types.js';
 import { nameKey } from '../protocol/server-name.js';
+import { deleteEnv, envValue } from './env-lookup.js';
 
 export interface ServerListInput {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   file: ConfigFile;
+  platform?: NodeJS.Platform;
 }
 
 export interface ResolvedServerList {
@@ -67,8 +69,8 @@ export function resolveServerList(input: ServerListInput): ResolvedServerList {
   const warnings = new Set<string>();
   const env = { ...input.env };
   for (const spec of IDENTITY) {
-    if (env[spec.env]) warnings.add(`${spec.env} is ignored: ${file.path} has a servers: list, whose entries set ${spec.key}`);
-    delete env[spec.env];
+    if (envValue(env, spec.env, input.platform)) warnings.add(`${spec.env} is ignored: ${file.path} has a servers: list, whose entries set ${spec.key}`);
+    deleteEnv(env, spec.env, input.platform);
   }
 
   const servers: ConnectOptions[] = [];
@@ -92,12 +94,17 @@ export function resolveServerList(input: ServerListInput): ResolvedServerList {
     // The entry beats the environment: hide the variables of the keys it sets.
     const entryEnv = { ...env };
     for (const spec of Object.values(CONNECT_SPECS)) {
-      if (Object.hasOwn(entry, spec.key)) delete entryEnv[spec.env];
+      if (Object.hasOwn(entry, spec.key)) deleteEnv(entryEnv, spec.env, input.platform);
     }
     const label = typeof entry.name === 'string' ? `${where} ("${entry.name}")` : where;
     let resolved: ReturnType<typeof resolveConnectOptions>;
     try {
-      resolved = resolveConnectOptions({ flags: input.flags, env: entryEnv, file: { path: file.path, data: { ...defaults, ...entry } } });
+      resolved = resolveConnectOptions({
+        flags: input.flags,
+        env: entryEnv,
+        file: { path: file.path, data: { ...defaults, ...entry } },
+        ...(input.platform ? { platform: input.platform } : {}),
+      });
     } catch (err) {
       if (err instanceof ConfigError) throw new ConfigError(`${label}: ${err.message}`, { cause: err });
       throw err;

@@ -17,6 +17,7 @@
  * NTLM, Negotiate) is decided by the proxy's 407 challenge (src/net/proxy-auth/).
  */
 import { BlockList, isIP } from 'node:net';
+import { envEntry } from '../config/env-lookup.js';
 import { ConfigError } from '../errors.js';
 import { redactUrl } from '../transport/urls.js';
 
@@ -100,13 +101,34 @@ export function noProxyMatches(noProxy: string, host: string, port: number): boo
   return false;
 }
 
-/** First non-empty variable of `names`, in order (lower case first, as curl reads them). */
-function fromEnv(env: NodeJS.ProcessEnv, names: string[]): { value: string; source: string } | undefined {
-  for (const source of names) {
-    const value = env[source]?.trim();
-    if (value) return { value, source };
+/**
+ * First non-empty variable of `names`, in order (lower case first, as curl reads them).
+ * On Windows names are case-insensitive (`Https_Proxy` is HTTPS_PROXY): config/env-lookup.ts.
+ */
+function fromEnv(env: NodeJS.ProcessEnv, names: string[], platform: NodeJS.Platform): { value: string; source: string } | undefined {
+  for (const name of names) {
+    const found = envEntry(env, name, platform);
+    const value = found?.value.trim();
+    if (found && value) return { value, source: found.name };
   }
   return undefined;
+}
+
+/** The names of the variables that set a proxy for `target`, strongest first (curl's order). */
+function proxyVariables(target: URL): string[] {
+  const secure = target.protocol === 'https:' || target.protocol === 'wss:';
+  return [...(secure ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy', 'HTTP_PROXY']), 'all_proxy', 'ALL_PROXY'];
+}
+
+/** Whether any proxy variable is set at all (NO_PROXY alone names no proxy). */
+export function proxyEnvironmentSet(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): boolean {
+  const names = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'];
+  return fromEnv(env, names, platform) !== undefined;
+}
+
+/** NO_PROXY / no_proxy, when set. */
+export function noProxyFromEnv(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string | undefined {
+  return fromEnv(env, ['no_proxy', 'NO_PROXY'], platform)?.value;
 }
 
 /** Parse a proxy URL; a bare `host:port` means http://, as in curl. */
@@ -154,18 +176,22 @@ export function withCredentials(choice: ProxyChoice, credentials: ProxyCredentia
  * The proxy for `target` (the gateway URL), or undefined for a direct connection.
  * Throws ConfigError for an unusable proxy URL, naming where it came from.
  */
-export function resolveProxy(target: string, explicit: string | undefined, env: NodeJS.ProcessEnv): ProxyChoice | undefined {
+export function resolveProxy(
+  target: string,
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): ProxyChoice | undefined {
   if (explicit !== undefined && explicit.trim() !== '') return parseProxy(explicit.trim(), '--proxy');
   const url = new URL(target);
-  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
-  const picked = fromEnv(env, [
-    ...(secure ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy', 'HTTP_PROXY']),
-    'all_proxy',
-    'ALL_PROXY',
-  ]);
+  const picked = fromEnv(env, proxyVariables(url), platform);
   if (!picked) return undefined;
-  const noProxy = fromEnv(env, ['no_proxy', 'NO_PROXY']);
-  const port = url.port === '' ? defaultPort(url.protocol) : Number(url.port);
-  if (noProxy && noProxyMatches(noProxy.value, url.hostname, port)) return undefined;
+  const noProxy = noProxyFromEnv(env, platform);
+  if (noProxy && noProxyMatches(noProxy, url.hostname, targetPort(url))) return undefined;
   return parseProxy(picked.value, picked.source);
+}
+
+/** The port a URL connects to (its default when none is written). */
+export function targetPort(url: URL): number {
+  return url.port === '' ? defaultPort(url.protocol) : Number(url.port);
 }
