@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { CONNECT_DEFAULTS, type ConnectOptions } from '../config/types.js';
 import { ReverseProxyError } from '../errors.js';
 import { NetworkPath } from '../net/dispatcher.js';
+import { resolveProxySource, type ProxySource } from '../net/proxy-source.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServerDescription } from '../protocol/envelope.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
@@ -102,13 +103,16 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
     if (this.state_ !== 'idle') throw new Error('ReverseProxyClient.run() called twice');
     this.state_ = 'starting';
     const o = this.opts;
-    // Proxy (resolved once, from the process's own environment) + TLS; throws ConfigError early.
+    // Proxy (resolved once, from the process's own environment or the OS settings) + TLS; throws ConfigError early.
+    const source = o.dispatcher ? undefined : await this.proxySource();
     const network = new NetworkPath({
       gateway: o.gateway,
       env: process.env,
       ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
-      ...(o.proxy ? { proxy: o.proxy } : {}),
-      ...(o.proxyPac ? { proxyPac: o.proxyPac, proxyPacRefreshMs: (o.proxyPacRefresh ?? CONNECT_DEFAULTS.proxyPacRefresh) * 1000 } : {}),
+      ...(source?.proxy ? { proxy: source.proxy } : {}),
+      ...(source?.system ? { system: source.system } : {}),
+      ...(source?.proxyPac || source?.system?.kind === 'pac' ? { proxyPacRefreshMs: (o.proxyPacRefresh ?? CONNECT_DEFAULTS.proxyPacRefresh) * 1000 } : {}),
+      ...(source?.proxyPac ? { proxyPac: source.proxyPac } : {}),
       warn: (message: string) => this.log.warn({ event: 'proxy_warning' }, message),
       ...(o.proxyUser !== undefined ? { proxyUser: o.proxyUser } : {}),
       ...(o.proxyPassword !== undefined ? { proxyPassword: o.proxyPassword } : {}),
@@ -171,6 +175,20 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       }
     }
     await this.stopping;
+  }
+
+  /** Which proxy settings apply (src/net/proxy-source.ts), said once in the log. */
+  private async proxySource(): Promise<ProxySource> {
+    const o = this.opts;
+    const source = await resolveProxySource({
+      gateway: o.gateway,
+      env: process.env,
+      ...(o.proxy ? { proxy: o.proxy } : {}),
+      ...(o.proxyPac ? { proxyPac: o.proxyPac } : {}),
+    });
+    for (const w of source.warnings) this.log.warn({ event: 'proxy_warning' }, w);
+    this.log.info({ event: 'proxy_source', source: source.description }, `proxy settings: ${source.description}`);
+    return source;
   }
 
   /** Graceful stop: unregister, close the transport, then end the child. Idempotent. */

@@ -23,7 +23,7 @@ import {
   type OptionSpec,
   type Picked,
 } from './option-sources.js';
-import { readGatewayUrl, readPacLocation, readProxyUrl } from './url-options.js';
+import { readGatewayUrl, readPacLocation, readProxySetting } from './url-options.js';
 
 /** The contract: flag, environment variable and config-file key of every connect option. */
 export const CONNECT_SPECS = {
@@ -117,7 +117,7 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
   const optional = {
     token: readString(S.token, src.pick(S.token), 'a non-empty token'),
     description: readString(S.description, src.pick(S.description)),
-    proxy: readProxyUrl(S.proxy, src.pick(S.proxy)),
+    proxy: readProxySetting(S.proxy, src.pick(S.proxy)),
     proxyUser: readString(S.proxyUser, src.pick(S.proxyUser), 'a user name (DOMAIN\\user for NTLM)'),
     proxyPassword: readString(S.proxyPassword, src.pick(S.proxyPassword), 'a non-empty password'),
     proxyPac: readPacLocation(S.proxyPac, src.pick(S.proxyPac), input.file),

@@ -26,7 +26,10 @@ export interface ConnectOptions {
   keepalive: number;
   logLevel: LogLevelName;
   transport: TransportMode;
-  /** Explicit proxy URL; overrides HTTP(S)_PROXY / NO_PROXY (and a PAC file). */
+  /**
+   * Explicit proxy URL, or `system` (the OS settings; also what applies when no proxy is
+   * configured at all); overrides HTTP(S)_PROXY / NO_PROXY (and a PAC file).
+   */
   proxy?: string;
   /** Proxy user (`DOMAIN\\user` for NTLM); wins over the proxy URL's. */
   proxyUser?: string;

@@ -30,11 +30,17 @@ export function readGatewayUrl(spec: OptionSpec, picked: Picked | undefined): st
 
 export function readProxyUrl(spec: OptionSpec, picked: Picked | undefined): string | undefined {
   if (!picked) return undefined;
-  const url = parseUrl(spec, picked, 'a proxy URL like http://proxy.example:3128');
+  const url = parseUrl(spec, picked, 'a proxy URL like http://proxy.example:3128, or system');
   if (!PROXY_SCHEMES.includes(url.protocol) || url.hostname === '') {
-    throw safeInvalid(spec, picked, url, 'expected an http:// or https:// proxy URL like http://proxy.example:3128');
+    throw safeInvalid(spec, picked, url, 'expected an http:// or https:// proxy URL like http://proxy.example:3128, or system');
   }
   return (picked.value as string).trim();
+}
+
+/** `--proxy`: a proxy URL, or `system` (the OS settings: src/net/proxy-source.ts). */
+export function readProxySetting(spec: OptionSpec, picked: Picked | undefined): string | undefined {
+  if (picked && typeof picked.value === 'string' && picked.value.trim().toLowerCase() === 'system') return 'system';
+  return readProxyUrl(spec, picked);
 }
 
 /**

@@ -8,7 +8,9 @@
  * `proxy`); then a PAC file (`--proxy-pac`), evaluated per gateway URL, whose
  * `PROXY a; PROXY b; DIRECT` list is tried in order when a proxy does not answer; then
  * HTTPS_PROXY/HTTP_PROXY/ALL_PROXY with NO_PROXY (src/net/proxy.ts). NO_PROXY does not
- * apply to a PAC file's answer: the PAC file decides for itself.
+ * apply to a PAC file's answer: the PAC file decides for itself. `--proxy system`, and no
+ * proxy configured at all, mean the OS settings: src/net/proxy-source.ts decides before
+ * the path is built and hands in its choice as `system` (a PAC URL, a proxy, or DIRECT).
  *
  * Proxy modes. curl forwards http:// requests to a proxy as absolute URIs and tunnels
  * https:// through CONNECT. For an http:// gateway we try CONNECT first even so, because
@@ -26,6 +28,7 @@ import type { SchemeName } from './proxy-auth/challenges.js';
 import { PacFile } from './pac.js';
 import { parseProxy, resolveProxy, withCredentials, type ProxyChoice } from './proxy.js';
 import { ProxyRoute, type ProxyMode } from './proxy-route.js';
+import type { SystemRoute } from './system-proxy/route.js';
 import { watchTlsAlerts } from './tls-alerts.js';
 
 export type { ProxyMode } from './proxy-route.js';
@@ -74,6 +77,8 @@ export interface NetworkPathOptions extends DispatcherOptions {
   dispatcher?: Dispatcher;
   /** PAC problems that do not stop the tunnel (a failed refresh, an unusable entry). */
   warn?: (message: string) => void;
+  /** What the OS proxy settings chose (src/net/proxy-source.ts); replaces the environment. */
+  system?: SystemRoute;
 }
 
 const DEFAULT_PAC_REFRESH_MS = 300_000;
@@ -100,9 +105,11 @@ export class NetworkPath {
     const protocol = new URL(o.gateway).protocol;
     this.secure = protocol === 'https:' || protocol === 'wss:';
     const explicit = o.proxy !== undefined && o.proxy.trim() !== '';
-    if (!o.dispatcher && !explicit && o.proxyPac) {
+    // A PAC URL from the OS settings goes through the same PAC support as --proxy-pac.
+    const pacLocation = o.proxyPac ?? (o.system?.kind === 'pac' ? o.system.location : undefined);
+    if (!o.dispatcher && !explicit && pacLocation) {
       this.pac = new PacFile({
-        location: o.proxyPac,
+        location: pacLocation,
         refreshMs: o.proxyPacRefreshMs ?? DEFAULT_PAC_REFRESH_MS,
         ...(this.tls.ca ? { ca: this.tls.ca as string[] } : {}),
         ...(o.warn ? { warn: o.warn } : {}),
@@ -110,7 +117,8 @@ export class NetworkPath {
       this.routes = [];
       return;
     }
-    const proxy = o.dispatcher ? undefined : resolveProxy(o.gateway, o.proxy, o.env ?? process.env);
+    const system = explicit ? undefined : o.system;
+    const proxy = o.dispatcher ? undefined : system ? (system.kind === 'proxy' ? system.proxy : undefined) : resolveProxy(o.gateway, o.proxy, o.env ?? process.env);
     this.routes = [this.route(proxy ? proxy.redacted : 'DIRECT', proxy)];
   }
 
