@@ -20,6 +20,8 @@ Examples:
   $ export REVERSE_PROXY_GATEWAY=https://gateway.example.com REVERSE_PROXY_TOKEN=...
   $ mcp-reverse-proxy --local-stdio "uvx mcp-server-git" --transport sse --proxy http://proxy:3128
   $ mcp-reverse-proxy --config reverse-proxy.yaml --verbose
+  $ mcp-reverse-proxy --local-stdio "npx -y @modelcontextprotocol/server-everything stdio" \
+      --gateway "$GATEWAY" --token-file "$RUNNER_TEMP/token" --ready-file "$RUNNER_TEMP/tunnel.json" &
 
 ${PRECEDENCE_NOTE}
 The command runs without a shell; for pipes or variables use --local-stdio "sh -c '...'".
@@ -33,7 +35,8 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .description('run a local stdio MCP server and publish it through a gateway (default command)')
     .option('--local-stdio <command>', describe('command line of the local stdio MCP server (required)', S.localStdio))
     .option('--gateway <url>', describe('gateway URL, http(s):// or ws(s):// (required)', S.gateway))
-    .option('--token <jwt>', describe('bearer token for the gateway; prefer the env variable (flags show in ps)', S.token))
+    .option('--token <jwt>', describe('bearer token for the gateway; prefer the env variable or --token-file (flags show in ps)', S.token))
+    .option('--token-file <path>', describe('read the token from this file (one line; trailing newline dropped); the stronger source of --token and --token-file wins, both from one source is an error', S.tokenFile))
     .option('--name <name>', describe('name to publish the server under', S.name, 'derived from the command'))
     .option('--description <text>', describe('description shown in the gateway catalog', S.description))
     .option('--reconnect-delay <seconds>', describe('first reconnect delay; backs off exponentially to 60 s', S.reconnectDelay, D.reconnectDelay))
@@ -43,7 +46,7 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--verbose', 'same as --log-level DEBUG (wins over it)')
     .option('--config <file>', 'YAML or JSON config file [env REVERSE_PROXY_CONFIG]')
     .option('--transport <mode>', describe('auto, ws, sse or poll; auto tries ws, then sse, then poll', S.transport, D.transport))
-    .option('--proxy <url>', describe('HTTP(S) proxy; overrides --proxy-pac and HTTPS_PROXY/HTTP_PROXY/NO_PROXY', S.proxy))
+    .option('--proxy <url-or-system>', describe('HTTP(S) proxy, or system (Windows/macOS proxy settings; on Linux the environment); overrides --proxy-pac and HTTPS_PROXY/HTTP_PROXY/NO_PROXY', S.proxy, 'system when no proxy is configured'))
     .option('--proxy-pac <url-or-file>', describe('PAC file (http(s):// URL or path) choosing the proxy per gateway URL (PROXY a; PROXY b; DIRECT tried in order)', S.proxyPac))
     .option('--proxy-pac-refresh <seconds>', describe('fetch the PAC file again this often', S.proxyPacRefresh, D.proxyPacRefresh))
     .option('--proxy-user <user>', describe('proxy user (DOMAIN\\user for NTLM); scheme chosen from the 407: Negotiate, NTLM, Basic', S.proxyUser))
@@ -60,6 +63,7 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--restart <policy>', describe('restart the local server when it exits: never, on-failure or always', S.restart, D.restart))
     .option('--restart-max <n>', describe('at most n restarts within --restart-window, then give up', S.restartMax, D.restartMax))
     .option('--restart-window <seconds>', describe('sliding window of the restart budget', S.restartWindow, D.restartWindow))
+    .option('--ready-file <path>', describe('write this JSON file (endpoint, session, transport, pid; no token) once every server is registered; removed on exit', S.readyFile))
     .option('--metrics-port <port>', describe('serve Prometheus metrics on http://127.0.0.1:<port>/metrics; 0 = any free port', S.metricsPort, 'off'))
     .option('--check-config', 'validate flags, environment and config file, print the resolved options as JSON (secrets masked) and exit')
     .addHelpText('after', CONNECT_EXAMPLES)

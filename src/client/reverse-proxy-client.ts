@@ -19,6 +19,7 @@ import { redactUrl } from '../transport/urls.js';
 import { Backpressure } from './backpressure.js';
 import { IdBridge } from './id-bridge.js';
 import { ChildSupervisor } from './child-supervisor.js';
+import { mcpEndpointUrl } from './endpoint-url.js';
 import type { ExitInfo } from './local-server.js';
 import { RESTART_BASE_DELAY_MS, RESTART_CAP_MS } from './restart-policy.js';
 import { describeServer, serverDownFrame, serverUpFrame } from './server-status.js';
@@ -83,6 +84,11 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
 
   get transport(): TransportKind | undefined {
     return this.tunnel?.transportKind;
+  }
+
+  /** The URL MCP clients use for this server (no token in it). */
+  get endpoint(): string {
+    return mcpEndpointUrl(this.opts.gateway, this.opts.name);
   }
 
   stats(): ReverseProxyClientStats {
@@ -277,6 +283,8 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
           `${errorsForChild.length} request(s) from the local server were answered with errors`,
       );
     });
+    // Once: what CI scripts and users need to point MCP clients at (docs/ci.md).
+    tunnel.once('connected', () => this.log.info({ event: 'endpoint', endpoint: this.endpoint, server: server.name }, `MCP endpoint: ${this.endpoint}`));
     tunnel.on('connected', (e) => {
       this.emit('connected', { sessionId: e.sessionId, transport: e.transport, resumed: e.resumed });
       if (e.replayed > 0) this.emit('replayed', { count: e.replayed, sessionId: e.sessionId });

@@ -5,13 +5,15 @@
  * Each server is independent: its own child, tunnel and backoff. One failing (child crash
  * without restart, token rejected, --max-retries used up) is logged and leaves the others
  * running. Exit status: 0 when a signal stopped the process; otherwise, once all servers
- * have stopped, the highest status among them (exit-codes.ts).
+ * have stopped, the highest status among them (exit-codes.ts). `--ready-file` is written
+ * once every server is up and removed on the way out (ready-file.ts).
  */
 import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
 import type { ConnectOptions } from '../config/types.js';
 import { ConfigError, errorMessage, ReverseProxyError } from '../errors.js';
 import { redact, type Logger } from '../observability/logger.js';
 import type { ClientMetrics } from './client-metrics.js';
+import { ReadyFile } from './ready-file.js';
 import { ReverseProxyClient } from './reverse-proxy-client.js';
 
 export function exitCodeFor(err: unknown): ExitCodeValue {
@@ -51,7 +53,14 @@ export async function runServers(list: ConnectOptions[], logger: Logger, metrics
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let metrics: Awaited<ReturnType<ClientMetrics['listen']>> | undefined;
+  // --ready-file is process-wide: the same for every entry (config/server-list.ts).
+  const readyPath = list[0]?.readyFile;
+  const ready = readyPath === undefined ? undefined : new ReadyFile(readyPath, list.map((o) => o.name), logger);
   try {
+    ready?.prepare();
+    clients.forEach((c, i) =>
+      c.once('connected', (e) => ready?.serverUp({ name: list[i]!.name, endpoint: c.endpoint, sessionId: e.sessionId, transport: e.transport })),
+    );
     if (metricsPort !== undefined) {
       // Loaded only when asked for: prom-client costs the client ~13 MB of RSS.
       const { ClientMetrics } = await import('./client-metrics.js');
@@ -82,6 +91,7 @@ export async function runServers(list: ConnectOptions[], logger: Logger, metrics
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    ready?.remove();
     await metrics?.close();
   }
 }

@@ -9,6 +9,7 @@ import { quote } from 'shell-quote';
 import { ConfigError } from '../errors.js';
 import { CONNECT_DEFAULTS, type ConnectOptions, type RestartMode, type TransportMode } from './types.js';
 import type { ConfigFile } from './config-file.js';
+import { chooseToken } from './token-file.js';
 import {
   OptionSources,
   invalid,
@@ -30,6 +31,7 @@ export const CONNECT_SPECS = {
   localStdio: { flag: '--local-stdio', env: 'REVERSE_PROXY_LOCAL_STDIO', key: 'local_stdio' },
   gateway: { flag: '--gateway', env: 'REVERSE_PROXY_GATEWAY', key: 'gateway' },
   token: { flag: '--token', env: 'REVERSE_PROXY_TOKEN', key: 'token', secret: true },
+  tokenFile: { flag: '--token-file', env: 'REVERSE_PROXY_TOKEN_FILE', key: 'token_file' },
   name: { flag: '--name', env: 'REVERSE_PROXY_NAME', key: 'name' },
   description: { flag: '--description', env: 'REVERSE_PROXY_DESCRIPTION', key: 'description' },
   reconnectDelay: { flag: '--reconnect-delay', env: 'REVERSE_PROXY_RECONNECT_DELAY', key: 'reconnect_delay' },
@@ -55,6 +57,7 @@ export const CONNECT_SPECS = {
   metricsPort: { flag: '--metrics-port', env: 'REVERSE_PROXY_METRICS_PORT', key: 'metrics_port' },
   reprobeInterval: { flag: '--reprobe-interval', env: 'REVERSE_PROXY_REPROBE_INTERVAL', key: 'reprobe_interval' },
   firstEventTimeout: { flag: '--first-event-timeout', env: 'REVERSE_PROXY_FIRST_EVENT_TIMEOUT', key: 'first_event_timeout' },
+  readyFile: { flag: '--ready-file', env: 'REVERSE_PROXY_READY_FILE', key: 'ready_file' },
 } as const satisfies Record<keyof ConnectOptions, OptionSpec>;
 
 export const TRANSPORT_MODES: readonly TransportMode[] = ['auto', 'ws', 'sse', 'poll'];
@@ -114,8 +117,12 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
     firstEventTimeout: readSeconds(S.firstEventTimeout, src.pick(S.firstEventTimeout)) ?? CONNECT_DEFAULTS.firstEventTimeout,
     proxyPacRefresh: readSeconds(S.proxyPacRefresh, src.pick(S.proxyPacRefresh)) ?? CONNECT_DEFAULTS.proxyPacRefresh,
   };
+  const tokens = chooseToken(S, src.pick(S.token), src.pick(S.tokenFile), input.file, input.platform);
+  warnings.push(...tokens.warnings);
   const optional = {
-    token: readString(S.token, src.pick(S.token), 'a non-empty token'),
+    token: tokens.token,
+    tokenFile: tokens.tokenFile,
+    readyFile: readPath(S.readyFile, src.pick(S.readyFile), input.file),
     description: readString(S.description, src.pick(S.description)),
     proxy: readProxySetting(S.proxy, src.pick(S.proxy)),
     proxyUser: readString(S.proxyUser, src.pick(S.proxyUser), 'a user name (DOMAIN\\user for NTLM)'),

@@ -19,8 +19,9 @@
  * process-wide defaults (a token from a Kubernetes Secret fills in entries without one).
  * The identity of a server (local_stdio/command, name, description) comes only from its
  * entry: the flags for them are refused, their variables ignored with a warning.
- * Process-wide keys (log_level, metrics_port) are read from flags, env and the top level
- * only; in an entry they are ignored with a warning.
+ * Process-wide keys (log_level, metrics_port, ready_file) are read from flags, env and the
+ * top level only; in an entry they are ignored with a warning. `token` and `token_file`
+ * are one setting given two ways: an entry that sets either replaces both.
  */
 import { ConfigError } from '../errors.js';
 import type { ConfigFile } from './config-file.js';
@@ -43,7 +44,9 @@ export interface ResolvedServerList {
 }
 
 const IDENTITY = [CONNECT_SPECS.localStdio, CONNECT_SPECS.name, CONNECT_SPECS.description];
-const PROCESS_WIDE_KEYS = new Set<string>([CONNECT_SPECS.logLevel.key, CONNECT_SPECS.metricsPort.key]);
+const PROCESS_WIDE_KEYS = new Set<string>([CONNECT_SPECS.logLevel.key, CONNECT_SPECS.metricsPort.key, CONNECT_SPECS.readyFile.key]);
+/** One setting given two ways: an entry that sets either replaces both (env and top level). */
+const TOKEN_SPECS = [CONNECT_SPECS.token, CONNECT_SPECS.tokenFile];
 
 export function hasServerList(file: ConfigFile | undefined): file is ConfigFile {
   return file !== undefined && Object.hasOwn(file.data, 'servers') && file.data.servers !== null;
@@ -96,13 +99,20 @@ export function resolveServerList(input: ServerListInput): ResolvedServerList {
     for (const spec of Object.values(CONNECT_SPECS)) {
       if (Object.hasOwn(entry, spec.key)) deleteEnv(entryEnv, spec.env, input.platform);
     }
+    const entryDefaults: Record<string, unknown> = { ...defaults };
+    if (TOKEN_SPECS.some((spec) => Object.hasOwn(entry, spec.key))) {
+      for (const spec of TOKEN_SPECS) {
+        delete entryDefaults[spec.key];
+        deleteEnv(entryEnv, spec.env, input.platform);
+      }
+    }
     const label = typeof entry.name === 'string' ? `${where} ("${entry.name}")` : where;
     let resolved: ReturnType<typeof resolveConnectOptions>;
     try {
       resolved = resolveConnectOptions({
         flags: input.flags,
         env: entryEnv,
-        file: { path: file.path, data: { ...defaults, ...entry } },
+        file: { path: file.path, data: { ...entryDefaults, ...entry } },
         ...(input.platform ? { platform: input.platform } : {}),
       });
     } catch (err) {

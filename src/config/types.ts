@@ -15,6 +15,10 @@ export interface ConnectOptions {
   /** Gateway base URL (http(s):// or ws(s)://); path prefix kept. */
   gateway: string;
   token?: string;
+  /** The file `token` was read from (--token-file; src/config/token-file.ts). */
+  tokenFile?: string;
+  /** Written (atomically) once every server is registered, removed on exit (src/client/ready-file.ts). */
+  readyFile?: string;
   /** Server name the gateway publishes it under (default: derived from the command). */
   name: string;
   description?: string;
