@@ -207,6 +207,13 @@ describe('resolveConnectOptions: secrets stay out of messages', () => {
   it('keeps proxy credentials in the value itself (the proxy needs them)', () => {
     assert.equal(resolve({ proxy: 'http://bob:pa55@proxy:3128' }).options.proxy, 'http://bob:pa55@proxy:3128');
   });
+
+  it('--proxy system (any case, from any source) means the OS settings; other words are still refused', () => {
+    assert.equal(resolve({ proxy: 'system' }).options.proxy, 'system');
+    assert.equal(resolve({}, { REVERSE_PROXY_PROXY: 'System' }).options.proxy, 'system');
+    assert.equal(resolve({}, {}, { proxy: 'SYSTEM' }).options.proxy, 'system');
+    configError(() => resolve({ proxy: 'os' }), '--proxy', 'or system');
+  });
 });
 
 describe('resolveConnectOptions: config file', () => {
