@@ -15,6 +15,20 @@ import type { SystemProxySettings } from './settings.js';
 
 export type SystemRoute = { kind: 'pac'; location: string } | { kind: 'proxy'; proxy: ProxyChoice } | { kind: 'direct' };
 
+/** Why a PAC URL from the OS cannot be used (as --proxy-pac's rules: config/url-options.ts), or undefined. */
+function pacProblem(location: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (!['http:', 'https:', 'file:'].includes(url.protocol)) return `${url.protocol}//${url.host}… is not an http://, https:// or file:// URL`;
+  // Never echoed: it is fetched without credentials, and they would end up in logs.
+  if (url.username !== '' || url.password !== '') return `${url.protocol}//${url.host}… carries credentials, which a PAC URL may not`;
+  return undefined;
+}
+
 export interface SystemRouteDecision {
   route: SystemRoute;
   /** For the one INFO line that says where the proxy came from. */
@@ -30,10 +44,9 @@ export function systemRoute(settings: SystemProxySettings, gateway: string, noPr
   const warnings = settings.unsupported.map((u) => `${settings.origin}: ${u} is not supported by this client; ignored`);
   const from = `(from ${settings.origin})`;
   if (settings.pac) {
-    if (/^(https?|file):\/\//i.test(settings.pac)) {
-      return { route: { kind: 'pac', location: settings.pac }, description: `PAC file ${settings.pac} ${from}`, warnings };
-    }
-    warnings.push(`${settings.origin}: the PAC URL "${settings.pac.slice(0, 100)}" is not an http://, https:// or file:// URL; ignored`);
+    const problem = pacProblem(settings.pac);
+    if (!problem) return { route: { kind: 'pac', location: settings.pac }, description: `PAC file ${settings.pac} ${from}`, warnings };
+    warnings.push(`${settings.origin}: the PAC URL ${problem}; ignored`);
   }
   const url = new URL(gateway);
   const secure = url.protocol === 'https:' || url.protocol === 'wss:';

@@ -85,6 +85,15 @@ describe('reg.exe query output', () => {
     assert.match(d.warnings.join('\n'), /SOCKS proxy \(socks=socks\.corp\.example:1080\) is not supported/);
   });
 
+  it('a PAC URL that is not http(s)/file or carries credentials is skipped with a warning that does not echo them', () => {
+    const settings = { ...windows('windows-pac-and-manual.txt'), pac: 'http://user:pac-secret@wpad.corp.example/proxy.pac' };
+    const d = systemRoute(settings, 'https://gw.example.com');
+    assert.equal(d.route.kind, 'proxy', 'the manual proxy applies instead');
+    assert.match(d.warnings.join('\n'), /carries credentials/);
+    assert.doesNotMatch(d.warnings.join('\n') + d.description, /pac-secret/);
+    assert.match(systemRoute({ ...settings, pac: 'ftp://wpad/p.pac' }, 'https://gw.example.com').warnings.join('\n'), /not an http:\/\/, https:\/\/ or file:\/\/ URL/);
+  });
+
   it('NO_PROXY from the environment adds to the bypass list', () => {
     assert.equal(route(windows('windows-single.txt'), 'https://gw.example.com', 'example.com'), 'DIRECT');
   });
