@@ -50,8 +50,9 @@ export async function runServers(list: ConnectOptions[], logger: Logger, metrics
     logger.info({ event: 'shutdown', signal: sig }, `received ${sig}: shutting down`);
     for (const c of clients) void c.stop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Windows has no SIGTERM: Ctrl-Break (SIGBREAK) is its other console stop signal.
+  const signals: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK'] : ['SIGINT', 'SIGTERM'];
+  for (const s of signals) process.on(s, onSignal);
   let metrics: Awaited<ReturnType<ClientMetrics['listen']>> | undefined;
   // --ready-file is process-wide: the same for every entry (config/server-list.ts).
   const readyPath = list[0]?.readyFile;
@@ -89,8 +90,7 @@ export async function runServers(list: ConnectOptions[], logger: Logger, metrics
     );
     return signalled ? ExitCode.Ok : Math.max(ExitCode.Ok, ...codes);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of signals) process.off(s, onSignal);
     ready?.remove();
     await metrics?.close();
   }
