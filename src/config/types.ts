@@ -105,6 +105,14 @@ export interface GatewayOptions {
   maxConnections: number;
   /** Open MCP client sessions (all servers) one token subject may hold. */
   maxMcpSessionsPerUser: number;
+  /** SSE events kept per 2025-era MCP session for clients that reconnect with Last-Event-ID (bytes). */
+  mcpResumeBytes: number;
+  /** How long a 2026-07-28 call that answered `input_required` waits for the client's retry (s). */
+  mrtrWait: number;
+  /** `ttlMs` put on cacheable results of 2025-era servers for 2026-07-28 clients (s). */
+  cacheTtl: number;
+  /** `cacheScope` put on those results. */
+  cacheScope: 'public' | 'private';
 }
 
 export const CONNECT_DEFAULTS = {
@@ -149,4 +157,8 @@ export const GATEWAY_DEFAULTS = {
   keepAliveTimeout: 5,
   maxConnections: 1000,
   maxMcpSessionsPerUser: 100,
+  mcpResumeBytes: 1024 * 1024,
+  mrtrWait: 50,
+  cacheTtl: 0,
+  cacheScope: 'private',
 } as const satisfies Partial<GatewayOptions>;

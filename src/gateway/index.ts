@@ -79,10 +79,11 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     idleMs: opts.mcpSessionIdle * 1000,
     maxSessionsPerUser: opts.maxMcpSessionsPerUser,
     keepaliveMs: opts.keepalive * 1000,
+    resumeBytes: opts.mcpResumeBytes,
     modern: {
       sealer: new RequestStateSealer(requestStateKey(opts.noAuth ? undefined : opts.jwtSecret)),
-      cacheHints: { ttlMs: 0, cacheScope: 'private' },
-      parkMs: 50_000,
+      cacheHints: { ttlMs: opts.cacheTtl * 1000, cacheScope: opts.cacheScope },
+      parkMs: opts.mrtrWait * 1000,
     },
   });
   const admin = new AdminApi({ registry, maxBodyBytes: opts.maxFrameBytes });

@@ -28,6 +28,13 @@ import { fastPathRequest, JsonResponses } from './json-fast-path.js';
 import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
 import { classifyMcpHttp } from '../protocol/mcp-modern.js';
 import { ModernEndpoint, type ModernEndpointOptions } from './modern/modern-endpoint.js';
+import { BoundedEventStore } from './event-store.js';
+
+/** SSE events kept per MCP session for clients that reconnect (`--mcp-resume-bytes`). */
+export const DEFAULT_RESUME_BYTES = 1024 * 1024;
+const MAX_RESUME_EVENTS = 4096;
+/** The `retry:` a client waits before reconnecting a dropped stream (ms). */
+const RECONNECT_AFTER_MS = 1000;
 
 export interface McpEndpointOptions {
   registry: SessionRegistry;
@@ -46,6 +53,8 @@ export interface McpEndpointOptions {
   maxSessionsPerUser?: number;
   /** SSE keepalive comment interval on the session's streams (ms; the SDK's default is 15 s). */
   keepaliveMs?: number;
+  /** Bytes of SSE events kept per session for resuming clients (`--mcp-resume-bytes`). */
+  resumeBytes?: number;
   /** The 2026-07-28 side (modern/modern-endpoint.ts). */
   modern: Pick<ModernEndpointOptions, 'sealer' | 'cacheHints' | 'parkMs' | 'clock' | 'gatherMs'>;
 }
@@ -145,7 +154,7 @@ export class McpEndpoint {
       }
       existing.lastActive = Date.now();
       track(existing, res);
-      const fast = fastPathRequest(req, body);
+      const fast = fastPathRequest(req, body, (this.o.resumeBytes ?? DEFAULT_RESUME_BYTES) > 0);
       if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
         existing.json.begin(fast.id, res, sid);
         return existing.mux.fromClient(sid, fast);
@@ -228,11 +237,15 @@ export class McpEndpoint {
 
   private open(serverName: string, owner: string, mux: Multiplexer, release: () => void): McpSession {
     const log = this.o.logger.child({ server: serverName, owner });
+    const resumeBytes = this.o.resumeBytes ?? DEFAULT_RESUME_BYTES;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
       // client eventually fails at the TCP level and ends the stream (docs/gateway.md, "Connections").
       ...(this.o.keepaliveMs !== undefined ? { keepAliveMs: this.o.keepaliveMs } : {}),
+      // Resumable streams (2025-11-25, SEP-1699): a priming event gives the client a cursor,
+      // and a reconnect with Last-Event-ID gets what it missed, from a bounded store.
+      ...(resumeBytes > 0 ? { eventStore: new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS }), retryInterval: RECONNECT_AFTER_MS } : {}),
       onsessioninitialized: (id) => {
         this.sessions.set(id, session);
         mux.addClient({ id, principal: owner, send: (msg, related) => this.send(session, msg, related) });
