@@ -39,6 +39,8 @@ export interface CallHost {
   /** Whether this call is the only modern call running on its server (log attribution). */
   soleCall(call: ModernCall): boolean;
   serverInfo(): Record<string, unknown> | undefined;
+  /** A complete result passed through (the endpoint learns tool header declarations from tools/list). */
+  learned(method: string, result: Record<string, unknown>): void;
   cacheHints: CacheHints;
   clock: Clock;
   logger: Logger;
@@ -168,6 +170,7 @@ export class ModernCall implements McpClientPort {
       return rpcError(id, code, e.message, e.data);
     }
     const result = (msg as { result?: Record<string, unknown> }).result ?? {};
+    this.host.learned(this.method, result);
     return { jsonrpc: '2.0', id, result: asModernResult(this.method, result, this.host.cacheHints, this.host.serverInfo()) };
   }
 

@@ -12,6 +12,7 @@ import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../
 import {
   asModernResult,
   MODERN_PROTOCOL_VERSIONS,
+  ModernErrorCode,
   REMOVED_METHODS,
   stripEnvelope,
   type CacheHints,
@@ -29,6 +30,7 @@ import type { InitializeResultLike } from '../tunnel-port.js';
 import { honoured, ListenStream, readFilter } from './listen-stream.js';
 import { ModernCall, type CallHost, type Round } from './modern-call.js';
 import { ResponseWriter } from './response-writer.js';
+import { checkParamHeaders, ToolHeaderIndex } from './param-headers.js';
 
 export interface ModernEndpointOptions {
   registry: SessionRegistry;
@@ -59,6 +61,8 @@ export class ModernEndpoint {
   /** Running calls per server name (log attribution). */
   private readonly running = new Map<string, Set<ModernCall>>();
   private readonly listens = new Set<ListenStream>();
+  /** x-mcp-header declarations per server, learned from modern tools/list answers; dies with its Multiplexer. */
+  private readonly toolHeaders = new WeakMap<Multiplexer, ToolHeaderIndex>();
   private readonly keepalive: ReturnType<typeof setInterval>;
 
   constructor(private readonly o: ModernEndpointOptions) {
@@ -82,6 +86,11 @@ export class ModernEndpoint {
     if (msg.method === 'server/discover') return reply(res, 200, { jsonrpc: '2.0', id, result: this.discover(init) });
     if (msg.method === 'subscriptions/listen') return this.listen(res, principal, id, msg.params, init, mux);
     const params = msg.params ?? {};
+    if (msg.method === 'tools/call') {
+      const decls = this.toolHeaders.get(mux)?.get(String(params.name)) ?? [];
+      const mismatch = checkParamHeaders(decls, params.arguments, (name) => headerOf(req, `mcp-param-${name.toLowerCase()}`));
+      if (mismatch) return reply(res, 400, rpcError(id, ModernErrorCode.HeaderMismatch, `Bad Request: the request headers and body disagree: ${mismatch}`));
+    }
     const round: Round = { writer: new ResponseWriter(res, wantsStream(msg, envelope) ? 'sse' : 'json'), id, envelope, progressToken: progressTokenOf(params) };
     if (params.requestState !== undefined || params.inputResponses !== undefined) return this.retry(res, serverName, principal, msg, round);
     round.writer.startStream();
@@ -192,6 +201,12 @@ export class ModernEndpoint {
       },
       soleCall: (call) => this.running.get(serverName)?.size === 1 && this.running.get(serverName)!.has(call),
       serverInfo: () => this.o.registry.serving(serverName)?.initializeResult?.serverInfo,
+      learned: (method, result) => {
+        if (method !== 'tools/list') return;
+        let index = this.toolHeaders.get(mux);
+        if (!index) this.toolHeaders.set(mux, (index = new ToolHeaderIndex()));
+        index.learn(result);
+      },
       cacheHints: this.o.cacheHints,
       clock: this.clock,
       logger: this.o.logger,
@@ -223,6 +238,11 @@ function progressTokenOf(params: Record<string, unknown>): string | number | und
   const meta = params._meta as Record<string, unknown> | undefined;
   const t = meta?.progressToken;
   return typeof t === 'string' || typeof t === 'number' ? t : undefined;
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
