@@ -19,7 +19,7 @@
  */
 import type { Logger } from '../../observability/logger.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
-import { asModernResult, MRTR_METHODS, type CacheHints, type ModernEnvelope } from '../../protocol/mcp-modern.js';
+import { asModernResult, ModernErrorCode, MRTR_METHODS, type CacheHints, type ModernEnvelope } from '../../protocol/mcp-modern.js';
 import type { Clock } from '../../protocol/reliable-channel.js';
 import { MCP_LOG_LEVELS, type McpLogLevel } from '../log-levels.js';
 import type { McpClientPort } from '../tunnel-port.js';
@@ -71,7 +71,12 @@ let counter = 0;
 
 export class ModernCall implements McpClientPort {
   readonly id = `modern-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  readonly exclusive = true;
   private state: CallState = 'running';
+  /** Rounds parked so far: each round's requestState names its own round, so an older one cannot resume a later one. */
+  private parks = 0;
+  /** Capabilities the server asked for that this round's request did not declare. */
+  private readonly missing = new Set<string>();
   /** The server's requests not answered yet, by the gateway id the Multiplexer gave them. */
   private readonly inputs = new Map<string, { method: string; params?: unknown }>();
   private timer: unknown;
@@ -89,6 +94,11 @@ export class ModernCall implements McpClientPort {
     private readonly firstId: JsonRpcId,
     private round: Round,
   ) {}
+
+  /** What the current round's requestState points to (single use: the next round has another). */
+  get parkRef(): string {
+    return `${this.id}#${this.parks}`;
+  }
 
   get running(): boolean {
     return this.state === 'running' || this.state === 'gathering';
@@ -151,9 +161,17 @@ export class ModernCall implements McpClientPort {
 
   private finish(msg: JsonRpcMessage): void {
     const writer = this.round.writer;
-    const out = this.translate(msg);
-    // A 2025-era server's "method not found" is the modern endpoint's 404 (S/…/streamable-http).
-    const status = 'error' in out && out.error.code === RpcErrorCode.MethodNotFound ? 404 : 200;
+    let out = this.translate(msg);
+    let status = 200;
+    if ('error' in out && this.missing.size > 0) {
+      // The server failed for want of a capability the request did not declare (S/basic/index, -32021).
+      const requiredCapabilities = Object.fromEntries([...this.missing].map((c) => [c, {}]));
+      out = rpcError(this.round.id, ModernErrorCode.MissingRequiredClientCapability, `Missing required client capability: ${[...this.missing].join(', ')}`, { requiredCapabilities });
+      status = 400;
+    } else if ('error' in out && out.error.code === RpcErrorCode.MethodNotFound) {
+      // A 2025-era server's "method not found" is the modern endpoint's 404 (S/…/streamable-http).
+      status = 404;
+    }
     this.state = 'done';
     this.host.clock.clearTimeout(this.timer);
     writer.finish(out, status);
@@ -182,6 +200,7 @@ export class ModernCall implements McpClientPort {
         ? `${this.method} cannot ask the client for input in MCP 2026-07-28 (only tools/call, prompts/get and resources/read can)`
         : `the client's request did not declare the ${cap ?? req.method} capability`;
       this.host.logger.info({ event: 'server_request_refused', method: req.method, call: this.method }, why);
+      if (cap !== undefined && !declared) this.missing.add(cap);
       this.host.fromClient(this.id, rpcError(req.id, RpcErrorCode.MethodNotFound, why));
       return;
     }
@@ -202,6 +221,7 @@ export class ModernCall implements McpClientPort {
     const inputRequests: Record<string, unknown> = {};
     for (const [key, r] of this.inputs) inputRequests[key] = r;
     this.state = 'parked';
+    this.parks++;
     if (!this.host.park(this)) return this.fail('too many calls of this user are waiting for input (--max-mcp-sessions-per-user)');
     const result = { resultType: 'input_required', inputRequests, requestState: this.host.sealState(this) };
     writer.finish({ jsonrpc: '2.0', id: this.round.id, result });

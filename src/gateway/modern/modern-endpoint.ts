@@ -13,6 +13,7 @@ import {
   asModernResult,
   MODERN_PROTOCOL_VERSIONS,
   ModernErrorCode,
+  MRTR_METHODS,
   REMOVED_METHODS,
   stripEnvelope,
   type CacheHints,
@@ -92,7 +93,8 @@ export class ModernEndpoint {
       if (mismatch) return reply(res, 400, rpcError(id, ModernErrorCode.HeaderMismatch, `Bad Request: the request headers and body disagree: ${mismatch}`));
     }
     const round: Round = { writer: new ResponseWriter(res, wantsStream(msg, envelope) ? 'sse' : 'json'), id, envelope, progressToken: progressTokenOf(params) };
-    if (params.requestState !== undefined || params.inputResponses !== undefined) return this.retry(res, serverName, principal, msg, round);
+    // Only the three MRTR methods have retries; a first request with answers but no state starts afresh (and is asked again).
+    if (params.requestState !== undefined && MRTR_METHODS.has(msg.method)) return this.retry(res, serverName, principal, msg, round);
     round.writer.startStream();
     const call = new ModernCall(this.host(serverName, mux), principal.subject, serverName, msg.method, paramsDigest(params), id, round);
     mux.addClient(call, envelope.clientCapabilities);
@@ -189,15 +191,15 @@ export class ModernEndpoint {
       },
       setCapabilities: (clientId, caps) => mux.setCapabilities(clientId, caps),
       sealState: (call) =>
-        this.o.sealer.seal({ principal: call.principal, server: call.server, method: call.method, digest: call.digest, exp: Date.now() + this.o.parkMs, ref: call.id }),
+        this.o.sealer.seal({ principal: call.principal, server: call.server, method: call.method, digest: call.digest, exp: Date.now() + this.o.parkMs, ref: call.parkRef }),
       park: (call) => {
         const release = this.o.takeSlot(call.principal);
-        if (release) this.parked.set(call.id, { call, release });
+        if (release) this.parked.set(call.parkRef, { call, release });
         return release !== undefined;
       },
       unpark: (call) => {
-        this.parked.get(call.id)?.release();
-        this.parked.delete(call.id);
+        this.parked.get(call.parkRef)?.release();
+        this.parked.delete(call.parkRef);
       },
       soleCall: (call) => this.running.get(serverName)?.size === 1 && this.running.get(serverName)!.has(call),
       serverInfo: () => this.o.registry.serving(serverName)?.initializeResult?.serverInfo,
