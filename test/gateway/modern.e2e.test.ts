@@ -34,8 +34,10 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2025-era server', () =>
     url = `${gw.url}/servers/${EVERY}/mcp`;
     spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', EVERY], { REVERSE_PROXY_TOKEN: alice });
     spawnBin(['--local-stdio', `node ${fixture('cancel-recorder.mjs')}`, '--gateway', gw.url, '--name', 'recorder'], { REVERSE_PROXY_TOKEN: alice });
+    spawnBin(['--local-stdio', `node ${fixture('conformance-server.mjs')}`, '--gateway', gw.url, '--name', 'conf'], { REVERSE_PROXY_TOKEN: alice });
     await waitForServer(gw.url, alice, EVERY);
     await waitForServer(gw.url, alice, 'recorder');
+    await waitForServer(gw.url, alice, 'conf');
   });
   after(stopAll);
 
@@ -96,11 +98,15 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2025-era server', () =>
   });
 
   /** A raw modern POST, with the headers the spec requires unless `headers` overrides them. */
-  async function post(method: string, params: Record<string, unknown> = {}, opts: { token?: string; headers?: Record<string, string>; meta?: Record<string, unknown>; id?: number } = {}) {
+  async function post(
+    method: string,
+    params: Record<string, unknown> = {},
+    opts: { token?: string; headers?: Record<string, string>; meta?: Record<string, unknown>; id?: number; target?: string } = {},
+  ) {
     const meta = opts.meta ?? { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': { sampling: {}, elicitation: {} } };
     const body = { jsonrpc: '2.0', id: opts.id ?? 1, method, params: { ...params, _meta: meta } };
     const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : undefined;
-    const res = await fetch(url, {
+    const res = await fetch(opts.target ?? url, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${opts.token ?? alice}`,
@@ -201,5 +207,62 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2025-era server', () =>
     }, 'the server to see notifications/cancelled');
     assert.deepEqual(seen.cancelled, seen.waits);
     await client.close();
+  });
+
+  /** Open a listen stream and read its events as they come. */
+  async function listen(id: number, notifications: Record<string, unknown>) {
+    const controller = new AbortController();
+    const meta = { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const res = await fetch(`${gw.url}/servers/conf/mcp`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': V,
+        'mcp-method': 'subscriptions/listen',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { notifications, _meta: meta } }),
+    });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const events: Array<{ method?: string; params?: Record<string, unknown> }> = [];
+    const reader = res.body!.getReader();
+    let buffered = '';
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        buffered += new TextDecoder().decode(value);
+        for (let i = buffered.indexOf('\n\n'); i >= 0; i = buffered.indexOf('\n\n')) {
+          const block = buffered.slice(0, i);
+          buffered = buffered.slice(i + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (data) events.push(JSON.parse(data.slice(6)));
+        }
+      }
+    })();
+    return { events, close: () => controller.abort() };
+  }
+
+  test('listen streams get the list changes they opted in to, stamped with their own subscription id', T, async () => {
+    const tools = await listen(101, { toolsListChanged: true });
+    const prompts = await listen(102, { promptsListChanged: true });
+    const sid = (e: { params?: Record<string, unknown> }) => (e.params?._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/subscriptionId'];
+    await waitFor(() => tools.events.length > 0 && prompts.events.length > 0, 'both acknowledgements');
+    assert.equal(tools.events[0]?.method, 'notifications/subscriptions/acknowledged');
+    assert.deepEqual(tools.events[0]?.params?.notifications, { toolsListChanged: true });
+    assert.equal(sid(tools.events[0]!), 101);
+    const call = (name: string, id: number) => post('tools/call', { name, arguments: {} }, { id, target: `${gw.url}/servers/conf/mcp` });
+    assert.equal((await call('test_trigger_tool_change', 1)).body?.result?.resultType, 'complete');
+    await waitFor(() => tools.events.find((e) => e.method === 'notifications/tools/list_changed'), 'tools/list_changed on the tools stream');
+    // Barrier: the prompts stream sees its own change after the tools change left the server.
+    assert.equal((await call('test_trigger_prompt_change', 2)).body?.result?.resultType, 'complete');
+    await waitFor(() => prompts.events.find((e) => e.method === 'notifications/prompts/list_changed'), 'prompts/list_changed on the prompts stream');
+    assert.deepEqual(prompts.events.map((e) => e.method), ['notifications/subscriptions/acknowledged', 'notifications/prompts/list_changed']);
+    assert.ok(!tools.events.some((e) => e.method === 'notifications/prompts/list_changed'));
+    assert.ok(tools.events.every((e) => sid(e) === 101) && prompts.events.every((e) => sid(e) === 102));
+    tools.close();
+    prompts.close();
   });
 });
