@@ -141,6 +141,16 @@ describe('LocalServer: the era probe', () => {
     assert.equal(server.state, 'exited');
   });
 
+  it('modern: no short probe timeout; a silent server fails at --init-timeout, naming server/discover', async () => {
+    const { server } = localServer(fixture('silent-server.mjs'), { era: 'modern', initTimeoutMs: 300 });
+    await assert.rejects(server.start(), (err: unknown) => {
+      assert.ok(err instanceof LocalServerError);
+      assert.equal(err.code, 'ERR_INIT_TIMEOUT');
+      assert.match(err.message, /did not answer server\/discover within 0\.3 s \(--init-timeout\)/);
+      return true;
+    });
+  });
+
   it('modern: a server that exits on the probe is an error, not a respawn', async () => {
     const { server } = localServer(fixture('probe-server.mjs', '--exit-on-probe'), { era: 'modern' });
     await assert.rejects(server.start(), (err: unknown) => {
