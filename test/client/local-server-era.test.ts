@@ -131,6 +131,17 @@ describe('LocalServer: the era probe', () => {
     assert.ok(logs.records.some((r) => r.msg === 'late answer to server/discover ignored'));
   });
 
+  it('auto: a 2026-07-28 server slower than the probe refuses initialize; the error says it answered server/discover late', async () => {
+    const { server } = localServer(fixture('probe-server.mjs', '--late-modern'), { initTimeoutMs: 6000 });
+    await assert.rejects(server.start(), (err: unknown) => {
+      assert.ok(err instanceof LocalServerError);
+      assert.match(err.message, /rejected initialize: Unsupported protocol version: 2025-11-25 \(JSON-RPC error -32022\)/);
+      assert.match(err.message, /asked server\/discover before, it did not answer server\/discover within 2 s/);
+      assert.match(err.message, /it did answer server\/discover, but only after the probe gave up \(2 s\): .*use --server-era modern/);
+      return true;
+    });
+  });
+
   it('auto: a server that exits on the probe fails start with ProbeExitedError (the process is gone)', async () => {
     const { server } = localServer(fixture('probe-server.mjs', '--exit-on-probe'));
     await assert.rejects(server.start(), (err: unknown) => {
