@@ -8,6 +8,8 @@ import type { LogLevelName } from '../observability/logger.js';
 export type TransportMode = 'auto' | 'ws' | 'sse' | 'poll';
 /** Restart policy of the local server (src/client/restart-policy.ts). */
 export type RestartMode = 'never' | 'on-failure' | 'always';
+/** Which MCP era the local server speaks: probe it (auto), or take it as given (src/client/era-probe.ts). */
+export type ServerEraMode = 'auto' | 'legacy' | 'modern';
 
 export interface ConnectOptions {
   /** Command line of the local stdio MCP server, split without a shell. */
@@ -43,8 +45,10 @@ export interface ConnectOptions {
   maxQueueBytes: number;
   /** Maximum size of one stdout line of the child. */
   maxLineBytes: number;
-  /** Deadline for the local server's initialize (s). */
+  /** Deadline for the local server's initialize (s), the era probe included. */
   initTimeout: number;
+  /** auto: probe with server/discover, then initialize a 2025-era server; legacy: initialize at once; modern: require server/discover. */
+  serverEra?: ServerEraMode;
   /** WebSocket handshake deadline (s). */
   handshakeTimeout: number;
   /** Restart the local server when it exits (default never). Optional for library callers. */
@@ -124,6 +128,7 @@ export const CONNECT_DEFAULTS = {
   maxQueueBytes: 16 * 1024 * 1024,
   maxLineBytes: 4 * 1024 * 1024,
   initTimeout: 30,
+  serverEra: 'auto',
   handshakeTimeout: 3,
   restart: 'never',
   restartMax: 5,
