@@ -266,3 +266,62 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2025-era server', () =>
     prompts.close();
   });
 });
+
+describe('MCP 2026-07-28 clients through the tunnel to a 2026-07-28-only server', () => {
+  let gw: GatewayProc;
+  let alice: string;
+  let bob: string;
+  let url: string;
+
+  before(async () => {
+    alice = await mintToken({ username: 'alice', secret: SECRET });
+    bob = await mintToken({ username: 'bob', secret: SECRET });
+    gw = await startGateway(['--jwt-secret', SECRET, '--open-servers']);
+    url = `${gw.url}/servers/modern/mcp`;
+    spawnBin(['--local-stdio', `node ${fixture('modern-server.mjs')}`, '--gateway', gw.url, '--name', 'modern'], { REVERSE_PROXY_TOKEN: alice });
+    await waitForServer(gw.url, alice, 'modern', (s) => (s as unknown as { era?: string }).era === 'modern');
+  });
+  after(stopAll);
+
+  test('pass-through: tools, MRTR elicitation and sampling, progress; the server\'s requestState is wrapped per user', T, async () => {
+    const client = new ClientV2({ name: 'v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: V } }, capabilities: { sampling: {}, elicitation: {} } });
+    client.setRequestHandler('sampling/createMessage' as never, (async () => ({ role: 'assistant', content: { type: 'text', text: 'hello from the client' }, model: 'm', stopReason: 'endTurn' })) as never);
+    client.setRequestHandler('elicitation/create' as never, (async () => ({ action: 'accept', content: { ok: true } })) as never);
+    await client.connect(new HttpV2(new URL(url), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
+    assert.equal(firstText(await client.callTool({ name: 'echo', arguments: { message: 'm' } })), 'Echo: m');
+    assert.match(firstText(await client.callTool({ name: 'confirm', arguments: {} })), /elicitation accept: \{"ok":true\}/);
+    assert.match(firstText(await client.callTool({ name: 'ask-llm', arguments: {} })), /hello from the client/);
+    const progress: number[] = [];
+    await client.callTool({ name: 'count', arguments: { steps: 3 } }, { onprogress: (p: { progress: number }) => void progress.push(p.progress) });
+    assert.equal(progress.length, 3);
+    await client.close();
+
+    const meta = { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } };
+    const post = (token: string, params: Record<string, unknown>, id: number) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'tools/call', 'mcp-name': 'confirm' },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'confirm', arguments: {}, ...params, _meta: meta } }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { result?: Record<string, unknown>; error?: { code: number; message: string } } }));
+    const first = await post(alice, {}, 1);
+    assert.equal(first.body.result?.resultType, 'input_required');
+    const state = first.body.result!.requestState as string;
+    const inputResponses = { confirm: { action: 'accept', content: { ok: false } } };
+    const stolen = await post(bob, { inputResponses, requestState: state }, 2);
+    assert.equal(stolen.status, 400);
+    assert.match(stolen.body.error?.message ?? '', /another user/);
+    const done = await post(alice, { inputResponses, requestState: state }, 3);
+    assert.equal(firstText(done.body.result), 'elicitation accept: {"ok":false}');
+  });
+
+  test('server/discover is the server\'s own', T, async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'server/discover' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+    });
+    const body = (await res.json()) as { result: Record<string, unknown> };
+    assert.deepEqual(body.result.supportedVersions, [V]);
+    assert.match(String(body.result.instructions), /2026-07-28-only test server/);
+  });
+});

@@ -39,6 +39,10 @@ export interface CallHost {
   /** Whether this call is the only modern call running on its server (log attribution). */
   soleCall(call: ModernCall): boolean;
   serverInfo(): Record<string, unknown> | undefined;
+  /** The tunneled server speaks 2026-07-28 itself: results pass through, its requestState is wrapped (never parked). */
+  modernServer: boolean;
+  /** Seal a modern server's own requestState (or none) for the client, bound to this call's user and request. */
+  wrapState(call: ModernCall, inner: string | undefined): string;
   /** A complete result passed through (the endpoint learns tool header declarations from tools/list). */
   learned(method: string, result: Record<string, unknown>): void;
   cacheHints: CacheHints;
@@ -188,6 +192,11 @@ export class ModernCall implements McpClientPort {
       return rpcError(id, code, e.message, e.data);
     }
     const result = (msg as { result?: Record<string, unknown> }).result ?? {};
+    if (this.host.modernServer && result.resultType === 'input_required') {
+      // Wrapped so that one client cannot replay another's state: the server sees one caller (the gateway).
+      const inner = typeof result.requestState === 'string' ? result.requestState : undefined;
+      return { jsonrpc: '2.0', id, result: { ...result, requestState: this.host.wrapState(this, inner) } };
+    }
     this.host.learned(this.method, result);
     return { jsonrpc: '2.0', id, result: asModernResult(this.method, result, this.host.cacheHints, this.host.serverInfo()) };
   }
@@ -195,8 +204,10 @@ export class ModernCall implements McpClientPort {
   private serverAsks(req: { id: string; method: string; params?: unknown }): void {
     const cap = INPUT_METHODS[req.method];
     const declared = cap !== undefined && this.round.envelope.clientCapabilities[cap] !== undefined;
-    if (!MRTR_METHODS.has(this.method) || !declared) {
-      const why = !MRTR_METHODS.has(this.method)
+    if (!MRTR_METHODS.has(this.method) || !declared || this.host.modernServer) {
+      const why = this.host.modernServer
+        ? 'a 2026-07-28 server asks with input_required, not with requests'
+        : !MRTR_METHODS.has(this.method)
         ? `${this.method} cannot ask the client for input in MCP 2026-07-28 (only tools/call, prompts/get and resources/read can)`
         : `the client's request did not declare the ${cap ?? req.method} capability`;
       this.host.logger.info({ event: 'server_request_refused', method: req.method, call: this.method }, why);

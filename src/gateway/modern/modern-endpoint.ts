@@ -27,6 +27,8 @@ import { sendJson } from '../http/respond.js';
 import type { Multiplexer } from '../multiplexer.js';
 import { paramsDigest, type RequestStateSealer } from '../request-state.js';
 import type { SessionRegistry } from '../session-registry.js';
+import type { TunnelSession } from '../tunnel-session.js';
+import type { DiscoverResultLike } from '../../protocol/discover-result.js';
 import type { InitializeResultLike } from '../tunnel-port.js';
 import { honoured, ListenStream, readFilter } from './listen-stream.js';
 import { ModernCall, type CallHost, type Round } from './modern-call.js';
@@ -83,8 +85,9 @@ export class ModernEndpoint {
     if (REMOVED_METHODS.has(msg.method)) return reply(res, 404, rpcError(id, RpcErrorCode.MethodNotFound, `Method not found: ${msg.method} does not exist in MCP ${envelope.protocolVersion}`));
     const target = this.target(serverName, principal, id);
     if ('status' in target) return reply(res, target.status, target.body);
-    const { mux, init } = target;
-    if (msg.method === 'server/discover') return reply(res, 200, { jsonrpc: '2.0', id, result: this.discover(init) });
+    const { mux, init, tunnel } = target;
+    const modernServer = tunnel.era === 'modern';
+    if (msg.method === 'server/discover') return reply(res, 200, { jsonrpc: '2.0', id, result: this.discover(init, tunnel.discoverResult) });
     if (msg.method === 'subscriptions/listen') return this.listen(res, principal, id, msg.params, init, mux);
     const params = msg.params ?? {};
     if (msg.method === 'tools/call') {
@@ -93,14 +96,24 @@ export class ModernEndpoint {
       if (mismatch) return reply(res, 400, rpcError(id, ModernErrorCode.HeaderMismatch, `Bad Request: the request headers and body disagree: ${mismatch}`));
     }
     const round: Round = { writer: new ResponseWriter(res, wantsStream(msg, envelope) ? 'sse' : 'json'), id, envelope, progressToken: progressTokenOf(params) };
-    // Only the three MRTR methods have retries; a first request with answers but no state starts afresh (and is asked again).
-    if (params.requestState !== undefined && MRTR_METHODS.has(msg.method)) return this.retry(res, serverName, principal, msg, round);
+    let forwarded: Record<string, unknown>;
+    if (modernServer) {
+      // The server keeps its own state; ours only wraps it (a retry is a new call for the server).
+      const inner = params.requestState === undefined ? { ok: true as const, state: undefined } : this.unwrap(serverName, principal, msg);
+      if (!inner.ok) return reply(res, 400, rpcError(id, RpcErrorCode.InvalidParams, `Invalid params: ${inner.reason}`));
+      const { requestState: _r, ...rest } = params;
+      forwarded = inner.state === undefined ? rest : { ...rest, requestState: inner.state };
+    } else {
+      // Only the three MRTR methods have retries; a first request with answers but no state starts afresh (and is asked again).
+      if (params.requestState !== undefined && MRTR_METHODS.has(msg.method)) return this.retry(res, serverName, principal, msg, round);
+      const { inputResponses: _i, requestState: _r, ...rest } = stripEnvelope(params) ?? {};
+      forwarded = rest;
+    }
     round.writer.startStream();
-    const call = new ModernCall(this.host(serverName, mux), principal.subject, serverName, msg.method, paramsDigest(params), id, round);
+    const call = new ModernCall(this.host(serverName, mux, modernServer), principal.subject, serverName, msg.method, paramsDigest(params), id, round);
     mux.addClient(call, envelope.clientCapabilities);
     this.track(serverName, call);
-    const { inputResponses: _i, requestState: _r, ...rest } = stripEnvelope(params) ?? {};
-    call.start({ jsonrpc: '2.0', id, method: msg.method, params: rest });
+    call.start({ jsonrpc: '2.0', id, method: msg.method, params: forwarded });
   }
 
   /** Gateway shutdown: listen streams end gracefully; parked calls are cancelled. */
@@ -110,7 +123,7 @@ export class ModernEndpoint {
     for (const { call } of [...this.parked.values()]) call.abandon('the gateway is shutting down');
   }
 
-  private target(serverName: string, principal: Principal, id: JsonRpcId): { mux: Multiplexer; init: InitializeResultLike } | Answer {
+  private target(serverName: string, principal: Principal, id: JsonRpcId): { mux: Multiplexer; init: InitializeResultLike; tunnel: TunnelSession } | Answer {
     const tunnel = this.o.registry.serving(serverName);
     const mux = this.o.registry.multiplexer(serverName);
     if (!tunnel || !mux) return { status: 404, body: rpcError(id, RpcErrorCode.TunnelUnavailable, `no tunneled server named ${serverName}`) };
@@ -120,11 +133,26 @@ export class ModernEndpoint {
     const init = tunnel.initializeResult;
     const why = tunnel.unavailableReason();
     if (!init || why !== undefined) return { status: 503, body: rpcError(id, RpcErrorCode.TunnelUnavailable, why ?? `server ${serverName} is still initializing`) };
-    return { mux, init };
+    return { mux, init, tunnel };
   }
 
-  /** `server/discover` (S/server/discover) from the 2025-era server's InitializeResult. */
-  private discover(init: InitializeResultLike): Record<string, unknown> {
+  /** A modern server's own requestState, out of the seal the gateway put around it. */
+  private unwrap(serverName: string, principal: Principal, msg: ModernMessage): { ok: true; state: string | undefined } | { ok: false; reason: string } {
+    const params = msg.params ?? {};
+    const opened = this.o.sealer.open(params.requestState, { principal: principal.subject, server: serverName, method: msg.method, digest: paramsDigest(params) });
+    if (!opened.ok) {
+      this.o.logger.info({ event: 'request_state_refused', server: serverName, method: msg.method, reason: opened.reason }, `requestState refused: ${opened.reason}`);
+      return opened;
+    }
+    return { ok: true, state: opened.claims.inner };
+  }
+
+  /** `server/discover` (S/server/discover): a 2026-07-28 server's own answer, else one made from the 2025-era server's InitializeResult. */
+  private discover(init: InitializeResultLike, own: DiscoverResultLike | undefined): Record<string, unknown> {
+    if (own) {
+      const supportedVersions = own.supportedVersions.filter((v) => MODERN_PROTOCOL_VERSIONS.includes(v));
+      return asModernResult('server/discover', { ...own, supportedVersions }, this.o.cacheHints, init.serverInfo);
+    }
     // Tasks are an extension in 2026-07-28, not a core capability (MCP-2026.md §1, "Removed").
     const { tasks: _t, ...capabilities } = init.capabilities;
     const result: Record<string, unknown> = { supportedVersions: [...MODERN_PROTOCOL_VERSIONS], capabilities };
@@ -182,8 +210,18 @@ export class ModernEndpoint {
     }
   }
 
-  private host(serverName: string, mux: Multiplexer): CallHost {
+  private host(serverName: string, mux: Multiplexer, modernServer = false): CallHost {
     return {
+      modernServer,
+      wrapState: (call, inner) =>
+        this.o.sealer.seal({
+          principal: call.principal,
+          server: call.server,
+          method: call.method,
+          digest: call.digest,
+          exp: Date.now() + this.o.parkMs,
+          ...(inner !== undefined ? { inner } : {}),
+        }),
       fromClient: (clientId, msg) => mux.fromClient(clientId, msg),
       removeClient: (clientId, reason) => {
         this.untrack(serverName, clientId);
