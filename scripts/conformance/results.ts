@@ -27,6 +27,8 @@ export interface ScenarioResult {
   passed: number;
   failed: number;
   warnings: number;
+  /** Each check id's worst status (FAILURE > WARNING > SUCCESS > SKIPPED; INFO left out), as the suite judges a baseline. */
+  worst: Map<string, CheckStatus>;
   /** Why the scenario produced no checks.json, when it did not. */
   error?: string;
 }
@@ -97,6 +99,7 @@ function checksByScenario(outDir: string): Map<string, Check[]> {
 }
 
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+const SEVERITY: Readonly<Record<CheckStatus, number>> = { FAILURE: 3, WARNING: 2, SUCCESS: 1, SKIPPED: 0, INFO: 0 };
 
 /**
  * Read a finished run from its output (stdout and stderr) and directory. `isScored` decides which scenarios count toward `scored` (default:
@@ -112,13 +115,16 @@ export function readRun(outDir: string, output: string, isScored: (scenario: str
   for (const scenario of names) {
     const scored = isScored(scenario);
     const list = checks.get(scenario);
-    const result: ScenarioResult = { scenario, scored, passed: 0, failed: 0, warnings: 0 };
+    const result: ScenarioResult = { scenario, scored, passed: 0, failed: 0, warnings: 0, worst: new Map() };
     if (list === undefined) {
       result.failed = 1;
+      result.worst.set(SCENARIO_ERROR, 'FAILURE');
       result.error = oneLine(errors.get(scenario) ?? 'the scenario wrote no checks.json');
       run.failures.push({ scenario, id: SCENARIO_ERROR, message: result.error, scored });
     } else {
       for (const c of list) {
+        const was = result.worst.get(c.id);
+        if (c.status !== 'INFO' && (was === undefined || SEVERITY[c.status] >= SEVERITY[was])) result.worst.set(c.id, c.status);
         if (c.status === 'SUCCESS') result.passed++;
         else if (c.status === 'WARNING') {
           result.warnings++;

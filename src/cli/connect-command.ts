@@ -56,7 +56,11 @@ export function connectCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--key <pem>', describe('private key of --cert (PEM)', S.key))
     .option('--max-queue-bytes <size>', describe('bound of the replay queue and of messages held for a server that is not reading, e.g. 16MiB', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
     .option('--max-line-bytes <size>', describe("largest line accepted from the server's stdout", S.maxLineBytes, formatBytes(D.maxLineBytes)))
-    .option('--init-timeout <seconds>', describe('deadline for the local server to answer initialize', S.initTimeout, D.initTimeout))
+    .option('--init-timeout <seconds>', describe('deadline for the local server to answer initialize (and the era probe)', S.initTimeout, D.initTimeout))
+    .option(
+      '--server-era <era>',
+      describe('MCP era of the local server: auto (probe with server/discover, else initialize), legacy (2025: initialize) or modern (2026-07-28)', S.serverEra, D.serverEra),
+    )
     .option('--handshake-timeout <seconds>', describe('deadline for the WebSocket handshake', S.handshakeTimeout, D.handshakeTimeout))
     .option('--first-event-timeout <seconds>', describe('deadline for the first SSE event; longer means the path buffers (then poll)', S.firstEventTimeout, D.firstEventTimeout))
     .option('--reprobe-interval <seconds>', describe('while on sse/poll (auto), retry WebSocket this often; 0 = never', S.reprobeInterval, D.reprobeInterval))

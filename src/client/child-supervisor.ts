@@ -1,8 +1,10 @@
 /**
  * ChildSupervisor: the local MCP server across restarts. It owns one LocalServer at a time
  * (a LocalServer is single-use: one process, one MCP session) and, per the RestartPolicy,
- * starts a fresh one after an exit, re-running `initialize`. The tunnel does not notice:
- * it keeps its session; the orchestrator hears `down`/`up` and tells the gateway.
+ * starts a fresh one after an exit, probing its era and re-running `initialize` (a 2025-era
+ * server). The tunnel does not notice: it keeps its session; the orchestrator hears
+ * `down`/`up` and tells the gateway. A server that exits when probed with `server/discover`
+ * is started once more and initialized at once (no restart is spent on that).
  *
  *   starting ──▶ running ──exit──▶ restarting ──initialized──▶ running ...
  *                   │                  │
@@ -12,7 +14,8 @@ import { EventEmitter } from 'node:events';
 import { errorMessage, LocalServerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { LocalServer, type ExitInfo, type InitializeResult, type LocalServerOptions } from './local-server.js';
+import { LocalServer, ProbeExitedError, type ExitInfo, type HandshakeResult, type LocalServerOptions } from './local-server.js';
+import type { ServerEra } from './era-probe.js';
 import { RestartBudget, type RestartPolicy } from './restart-policy.js';
 
 export type SupervisorState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
@@ -23,8 +26,8 @@ export interface ChildSupervisorEvents {
   'child-exit': [ExitInfo];
   /** The child is gone and a restart is scheduled. */
   down: [{ exit: ExitInfo; reason: string; delayMs: number; attempt: number }];
-  /** A restarted child answered initialize. */
-  up: [{ init: InitializeResult; restarts: number }];
+  /** A restarted child answered initialize (or server/discover). */
+  up: [{ init: HandshakeResult; restarts: number }];
   /** The child's stdin took what was queued for it after `stdinCongested`. */
   drain: [];
 }
@@ -46,6 +49,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   private state_: SupervisorState = 'idle';
   private paused = false;
   private restarts_ = 0;
+  private era_: ServerEra = 'legacy';
   private cancelWait: (() => void) | undefined;
   private rejectFailed!: (err: Error) => void;
   /** Rejects once the child is gone for good (not restarted). Never resolves. */
@@ -72,9 +76,13 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   get pid(): number | undefined {
     return this.current?.pid;
   }
+  /** The era of the running child (of the last one while restarting); legacy before the first start. */
+  get era(): ServerEra {
+    return this.era_;
+  }
 
   /** First start. A child that cannot start at all is a configuration problem: no restart. */
-  async start(): Promise<InitializeResult> {
+  async start(): Promise<HandshakeResult> {
     if (this.state_ !== 'idle') throw new LocalServerError('ERR_LOCAL_SERVER', `start() called in state ${this.state_}`);
     this.state_ = 'starting';
     return this.spawn();
@@ -108,14 +116,24 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     await this.current?.stop();
   }
 
-  private async spawn(): Promise<InitializeResult> {
-    const local = new LocalServer({ ...this.o.server, logger: this.log });
+  private async spawn(): Promise<HandshakeResult> {
+    let local = new LocalServer({ ...this.o.server, logger: this.log });
     this.current = local;
-    const init = await local.start();
+    let init: HandshakeResult;
+    try {
+      init = await local.start();
+    } catch (err) {
+      if (!(err instanceof ProbeExitedError) || this.isStopped()) throw err;
+      this.log.info({ event: 'probe_exit_respawn' }, `${err.message}: starting it again and initializing it without a probe`);
+      local = new LocalServer({ ...this.o.server, era: 'legacy', logger: this.log });
+      this.current = local;
+      init = await local.start();
+    }
     if (this.state_ === 'stopped') {
       await local.stop();
       throw new LocalServerError('ERR_LOCAL_SERVER', 'stopped while the local server was starting');
     }
+    this.era_ = init.era;
     local.onexit = (info) => void this.exited(local, info);
     local.onmessage = (msg) => this.emit('message', msg);
     local.ondrain = () => this.emit('drain');

@@ -15,7 +15,7 @@ export interface InitializeResult {
   instructions?: string;
 }
 
-const DEFAULT_CLIENT_INFO = { name: 'mcp-reverse-proxy', version: '0' };
+export const DEFAULT_CLIENT_INFO = { name: 'mcp-reverse-proxy', version: '0' };
 
 export function initializeRequest(id: JsonRpcId, clientInfo: { name: string; version: string } = DEFAULT_CLIENT_INFO): JsonRpcRequest {
   return {

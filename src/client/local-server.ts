@@ -1,9 +1,11 @@
 /**
  * The local stdio MCP server as a child process, and the one MCP session the client holds
  * with it (ARCHITECTURE.md: "the client owns the local server's MCP session"). `start()`
- * spawns the child and performs `initialize` itself; after that the class is a pipe of
- * JSON-RPC messages: `send()` writes to stdin, `onmessage` gets stdout, `pause()`/`resume()`
- * apply backpressure to stdout when the tunnel's queue is full.
+ * spawns the child, finds out which MCP era it speaks (era-probe.ts: `server/discover`
+ * first, unless told) and performs `initialize` itself for a 2025-era server; a 2026-07-28
+ * server has no handshake. After that the class is a pipe of JSON-RPC messages: `send()`
+ * writes to stdin, `onmessage` gets stdout, `pause()`/`resume()` apply backpressure to
+ * stdout when the tunnel's queue is full.
  *
  * stdout is the protocol, so only JSON-RPC 2.0 objects are forwarded; anything else a
  * server prints there is logged and skipped. stderr is inherited: the server's own logs
@@ -11,15 +13,20 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { LocalServerError } from '../errors.js';
-import { classify, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import type { Logger } from '../observability/logger.js';
 import { childEnv } from './child-env.js';
 import { parseCommand } from './command.js';
 import { LineSplitter } from './line-splitter.js';
 import { runStopStep, spawnChild, STEP_NAMES, stopSteps } from './spawn-child.js';
-import { initializeRequest, readInitializeResponse, type InitializeResult } from './initialize.js';
+import type { ServerEraMode } from '../config/types.js';
+import { DISCOVER_REQUEST_IDS, type HandshakeResult, type ProbeReply } from './era-probe.js';
+import { handshake } from './local-handshake.js';
 
 export type { InitializeResult } from './initialize.js';
+export type { HandshakeResult } from './era-probe.js';
+export type { ServerEraMode } from '../config/types.js';
+export { INIT_REQUEST_ID, ProbeExitedError } from './local-handshake.js';
 export type LocalServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'exited';
 export interface ExitInfo {
   code: number | null;
@@ -39,10 +46,20 @@ export interface LocalServerOptions {
   stopGraceMs?: number;
   /** Which shutdown ladder to use (tests); default process.platform. */
   platform?: NodeJS.Platform;
+  /** `auto` (default) probes with server/discover; `legacy` initializes at once; `modern` requires a DiscoverResult. */
+  era?: ServerEraMode;
 }
 
-/** An id our own initialize uses; gateway-side ids are rewritten and never look like it. */
-export const INIT_REQUEST_ID = 'mcp-reverse-proxy:init';
+/** One of our own requests (server/discover, initialize) waiting for its answer. */
+interface OwnRequest {
+  id: JsonRpcId;
+  method: string;
+  answer: (msg: JsonRpcMessage) => void;
+  fail: (err: Error) => void;
+  /** Set when an exit is an answer too (the probe); otherwise the exit fails the request. */
+  exited?: (how: string) => void;
+}
+
 const LOG_EXCERPT_CHARS = 200;
 
 export class LocalServer {
@@ -58,7 +75,11 @@ export class LocalServer {
   /** Messages read before start() resolved or before a handler was set, in order. */
   private backlog: Array<{ msg: JsonRpcMessage; bytes: number }> = [];
   private backlogBytes = 0;
-  private pendingInit?: { resolve: (result: InitializeResult) => void; reject: (err: Error) => void };
+  private pending?: OwnRequest;
+  /** Why start() can no longer succeed (exit, deadline, stop, spawn error), once known. */
+  private startError?: Error;
+  /** The server answered a probe after the probe had given up (for the error message if initialize fails). */
+  private answeredLate = false;
   private started = false;
   private paused = false;
   private stdinCorked = false;
@@ -92,21 +113,21 @@ export class LocalServer {
     if (handler && this.started && this.backlog.length > 0) queueMicrotask(() => this.flushBacklog());
   }
 
-  async start(): Promise<InitializeResult> {
+  /** Spawn, then the handshake (probe and/or initialize), all within --init-timeout. */
+  async start(): Promise<HandshakeResult> {
     if (this._state !== 'idle') throw new LocalServerError('ERR_LOCAL_SERVER', `start() called in state ${this._state}`);
     const { file, args } = parseCommand(this.options.command);
     this._state = 'starting';
     this.exited = new Promise((resolve) => (this.markExited = resolve));
-    const initialized = new Promise<InitializeResult>((resolve, reject) => (this.pendingInit = { resolve, reject }));
     const timer = setTimeout(() => this.failInit(this.initTimeoutError()), this.options.initTimeoutMs);
     try {
       this.startProcess(file, args);
-      this.send(initializeRequest(INIT_REQUEST_ID, this.options.clientInfo));
-      const result = await initialized;
-      this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      const io = { ask: this.ask.bind(this), send: (m: JsonRpcMessage) => void this.send(m), answeredLate: () => this.answeredLate, log: this.log };
+      const result = await handshake(io, { command: this.options.command, mode: this.options.era ?? 'auto', initTimeoutMs: this.options.initTimeoutMs, clientInfo: this.options.clientInfo });
       this._state = 'running';
       this.started = true;
-      this.log.info({ childPid: this.pid, serverInfo: result.serverInfo, protocolVersion: result.protocolVersion }, 'local MCP server initialized');
+      const what = result.era === 'modern' ? 'local MCP server speaks MCP 2026-07-28 (no initialize)' : 'local MCP server initialized';
+      this.log.info({ childPid: this.pid, era: result.era, serverInfo: result.serverInfo, protocolVersion: result.protocolVersion }, what);
       // After the caller's `await start()` continuation, so a handler it sets right away sees them.
       setImmediate(() => this.flushBacklog());
       return result;
@@ -115,8 +136,35 @@ export class LocalServer {
       throw err;
     } finally {
       clearTimeout(timer);
-      this.pendingInit = undefined;
+      this.pending = undefined;
     }
+  }
+
+  /**
+   * Send one of our own requests; resolves with its answer, a timeout (only with `timeoutMs`:
+   * the probe) or, for the probe, the exit. An answer that comes after the timeout is
+   * dropped by handleLine: it never reaches `onmessage`.
+   */
+  private ask(req: JsonRpcRequest, timeoutMs: number | undefined): Promise<ProbeReply> {
+    return new Promise<ProbeReply>((resolve, reject) => {
+      if (this.startError) return reject(this.startError);
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle({ kind: 'timeout', ms: timeoutMs }), timeoutMs);
+      const settle = (reply: ProbeReply | Error): void => {
+        clearTimeout(timer);
+        if (this.pending === own) this.pending = undefined;
+        if (reply instanceof Error) reject(reply);
+        else resolve(reply);
+      };
+      const own: OwnRequest = {
+        id: req.id,
+        method: req.method,
+        answer: (msg) => settle({ kind: 'answer', msg }),
+        fail: (err) => settle(err),
+        ...(req.method === 'server/discover' ? { exited: (how: string) => settle({ kind: 'exited', how }) } : {}),
+      };
+      this.pending = own;
+      this.send(req);
+    });
   }
 
   send(msg: JsonRpcMessage): boolean {
@@ -230,9 +278,8 @@ export class LocalServer {
     this.exitInfo = info;
     this._state = 'exited';
     const how = info.signal ? `killed by ${info.signal}` : `exit code ${info.code}`;
-    this.failInit(
-      new LocalServerError('ERR_LOCAL_SERVER_EXIT', `local MCP server "${this.options.command}" exited before answering initialize (${how})`),
-    );
+    const method = this.pending?.method ?? 'initialize';
+    this.failInit(new LocalServerError('ERR_LOCAL_SERVER_EXIT', `local MCP server "${this.options.command}" exited before answering ${method} (${how})`), how);
     this.log[this.started && !this.stopping ? 'warn' : 'debug']({ childPid: this.child?.pid, ...info }, `local MCP server exited (${how})`);
     this.markExited();
   }
@@ -250,13 +297,14 @@ export class LocalServer {
       return;
     }
     const msg = parsed as JsonRpcMessage;
-    if (this.pendingInit && 'id' in msg && msg.id === INIT_REQUEST_ID && !('method' in msg)) {
-      try {
-        this.pendingInit.resolve(readInitializeResponse(msg));
-      } catch (err) {
-        this.failInit(err as Error);
+    if ('id' in msg && !('method' in msg)) {
+      if (this.pending && msg.id === this.pending.id) return this.pending.answer(msg);
+      if ((DISCOVER_REQUEST_IDS as readonly unknown[]).includes(msg.id)) {
+        // Our probe gave up on it already: the server is being initialized. Never forwarded.
+        this.answeredLate ||= 'result' in msg;
+        this.log.debug({ id: msg.id }, 'late answer to server/discover ignored');
+        return;
       }
-      return;
     }
     if (this.started && this._onmessage && this.backlog.length === 0) {
       this._onmessage(msg);
@@ -286,17 +334,20 @@ export class LocalServer {
     }
   }
 
-  private failInit(err: Error): void {
-    const pending = this.pendingInit;
-    this.pendingInit = undefined;
-    pending?.reject(err);
+  /** Start cannot succeed: fail our waiting request (an exit, `how`, answers a probe instead). */
+  private failInit(err: Error, how?: string): void {
+    this.startError ??= err;
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending?.exited && how !== undefined) pending.exited(how);
+    else pending?.fail(err);
   }
 
   private initTimeoutError(): LocalServerError {
     const seconds = this.options.initTimeoutMs / 1000;
     return new LocalServerError(
       'ERR_INIT_TIMEOUT',
-      `local MCP server "${this.options.command}" did not answer initialize within ${seconds} s (--init-timeout); ` +
+      `local MCP server "${this.options.command}" did not answer ${this.pending?.method ?? 'initialize'} within ${seconds} s (--init-timeout); ` +
         'check that it speaks MCP over stdio: newline-delimited JSON-RPC on stdout, logs on stderr',
     );
   }

@@ -33,7 +33,7 @@ export interface ReverseProxyClientEvents {
   /** Frames replayed after a resume. */
   replayed: [{ count: number; sessionId: string }];
   'child-exit': [ExitInfo];
-  /** The local server was restarted (--restart) and initialized again. */
+  /** The local server was restarted (--restart) and initialized (or probed) again. */
   'child-restart': [{ restarts: number; pid: number | undefined }];
 }
 
@@ -64,7 +64,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
   private local: ChildSupervisor | undefined;
   private childExits = 0;
   private tunnel: TunnelClient | undefined;
-  private readonly bridge = new IdBridge();
+  private readonly bridge = new IdBridge({ era: () => this.local?.era ?? 'legacy' });
   private state_: ClientState = 'idle';
   private stopping: Promise<void> | undefined;
 
@@ -131,6 +131,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
         command: o.localStdio,
         maxLineBytes: o.maxLineBytes,
         initTimeoutMs: o.initTimeout * 1000,
+        era: o.serverEra ?? CONNECT_DEFAULTS.serverEra,
         ...(o.env ? { env: o.env } : {}),
       },
       policy: {
@@ -274,8 +275,8 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       if (out) flow.toChild(out);
     });
     tunnel.on('fresh-session', ({ previousSessionId, sessionId, droppedFrames }) => {
-      const { errorsForChild, orphaned } = this.bridge.newEpoch();
-      for (const e of errorsForChild) local.send(e);
+      const { errorsForChild, orphaned, cancelsForChild } = this.bridge.newEpoch();
+      for (const e of [...errorsForChild, ...cancelsForChild]) local.send(e);
       this.log.warn(
         { event: 'session_not_resumed', previousSessionId, sessionId, droppedFrames, orphaned, childRequestsFailed: errorsForChild.length },
         `gateway could not resume session ${previousSessionId}; registered as ${sessionId}. ` +

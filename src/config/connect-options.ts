@@ -7,7 +7,7 @@ import { deriveServerName, parseCommand } from '../client/command.js';
 import { isValidServerName, SERVER_NAME_RULE } from '../protocol/server-name.js';
 import { quote } from 'shell-quote';
 import { ConfigError } from '../errors.js';
-import { CONNECT_DEFAULTS, type ConnectOptions, type RestartMode, type TransportMode } from './types.js';
+import { CONNECT_DEFAULTS, type ConnectOptions, type RestartMode, type ServerEraMode, type TransportMode } from './types.js';
 import type { ConfigFile } from './config-file.js';
 import { chooseToken } from './token-file.js';
 import {
@@ -50,6 +50,7 @@ export const CONNECT_SPECS = {
   maxQueueBytes: { flag: '--max-queue-bytes', env: 'REVERSE_PROXY_MAX_QUEUE_BYTES', key: 'max_queue_bytes' },
   maxLineBytes: { flag: '--max-line-bytes', env: 'REVERSE_PROXY_MAX_LINE_BYTES', key: 'max_line_bytes' },
   initTimeout: { flag: '--init-timeout', env: 'REVERSE_PROXY_INIT_TIMEOUT', key: 'init_timeout' },
+  serverEra: { flag: '--server-era', env: 'REVERSE_PROXY_SERVER_ERA', key: 'server_era' },
   handshakeTimeout: { flag: '--handshake-timeout', env: 'REVERSE_PROXY_HANDSHAKE_TIMEOUT', key: 'handshake_timeout' },
   restart: { flag: '--restart', env: 'REVERSE_PROXY_RESTART', key: 'restart' },
   restartMax: { flag: '--restart-max', env: 'REVERSE_PROXY_RESTART_MAX', key: 'restart_max' },
@@ -62,6 +63,7 @@ export const CONNECT_SPECS = {
 
 export const TRANSPORT_MODES: readonly TransportMode[] = ['auto', 'ws', 'sse', 'poll'];
 export const RESTART_MODES: readonly RestartMode[] = ['never', 'on-failure', 'always'];
+export const SERVER_ERA_MODES: readonly ServerEraMode[] = ['auto', 'legacy', 'modern'];
 
 export interface ResolveInput {
   /** Raw flag values keyed by camelCase flag name; absent = not given. `verbose: true` means DEBUG. */
@@ -109,6 +111,7 @@ export function resolveConnectOptions(input: ResolveInput): { options: ConnectOp
     maxQueueBytes: readByteSize(S.maxQueueBytes, src.pick(S.maxQueueBytes), 1024) ?? CONNECT_DEFAULTS.maxQueueBytes,
     maxLineBytes: readByteSize(S.maxLineBytes, src.pick(S.maxLineBytes), 1024) ?? CONNECT_DEFAULTS.maxLineBytes,
     initTimeout: readSeconds(S.initTimeout, src.pick(S.initTimeout)) ?? CONNECT_DEFAULTS.initTimeout,
+    serverEra: readChoice(S.serverEra, src.pick(S.serverEra), SERVER_ERA_MODES) ?? CONNECT_DEFAULTS.serverEra,
     handshakeTimeout: readSeconds(S.handshakeTimeout, src.pick(S.handshakeTimeout)) ?? CONNECT_DEFAULTS.handshakeTimeout,
     restart: readChoice(S.restart, src.pick(S.restart), RESTART_MODES) ?? CONNECT_DEFAULTS.restart,
     restartMax: readInteger(S.restartMax, src.pick(S.restartMax), 1, 1000, 'a whole number of restarts 1-1000') ?? CONNECT_DEFAULTS.restartMax,

@@ -11,6 +11,7 @@ import {
   OptionSources,
   readBoolean,
   readByteSize,
+  readChoice,
   readInteger,
   readLogLevel,
   readPath,
@@ -49,6 +50,10 @@ export const GATEWAY_SPECS = {
   keepAliveTimeout: { flag: '--keep-alive-timeout', key: 'keep_alive_timeout' },
   maxConnections: { flag: '--max-connections', key: 'max_connections' },
   maxMcpSessionsPerUser: { flag: '--max-mcp-sessions-per-user', key: 'max_mcp_sessions_per_user' },
+  mcpResumeBytes: { flag: '--mcp-resume-bytes', key: 'mcp_resume_bytes' },
+  mrtrWait: { flag: '--mrtr-wait', key: 'mrtr_wait' },
+  cacheTtl: { flag: '--cache-ttl', key: 'cache_ttl' },
+  cacheScope: { flag: '--cache-scope', key: 'cache_scope' },
 } as const satisfies Record<keyof GatewayOptions, OptionSpec>;
 
 /** Shorter HS256 secrets are guessable offline from any one token (RFC 7518 §3.2 asks for >= 256 bits). */
@@ -90,6 +95,7 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
       GATEWAY_DEFAULTS.maxSessionsPerUser,
     metricsAuth: readBoolean(S.metricsAuth, src.pick(S.metricsAuth)) ?? GATEWAY_DEFAULTS.metricsAuth,
     ...readServerLimits(src),
+    ...readEraOptions(src),
   };
 
   const secret = readString(S.jwtSecret, src.pick(S.jwtSecret), 'a non-empty secret');
@@ -122,6 +128,18 @@ export function resolveGatewayOptions(input: ResolveGatewayInput): { options: Ga
   if (tlsClientCa !== undefined) options.tlsClientCa = tlsClientCa;
   warnings.push(...exposureWarnings(options));
   return { options, warnings };
+}
+
+/** What the two MCP eras need (docs/gateway.md, "MCP protocol eras"). */
+function readEraOptions(src: OptionSources): Pick<GatewayOptions, 'mcpResumeBytes' | 'mrtrWait' | 'cacheTtl' | 'cacheScope'> {
+  const S = GATEWAY_SPECS;
+  const D = GATEWAY_DEFAULTS;
+  return {
+    mcpResumeBytes: readByteSize(S.mcpResumeBytes, src.pick(S.mcpResumeBytes), 0) ?? D.mcpResumeBytes,
+    mrtrWait: readSeconds(S.mrtrWait, src.pick(S.mrtrWait)) ?? D.mrtrWait,
+    cacheTtl: readSeconds(S.cacheTtl, src.pick(S.cacheTtl), { allowZero: true }) ?? D.cacheTtl,
+    cacheScope: readChoice(S.cacheScope, src.pick(S.cacheScope), ['public', 'private'] as const) ?? D.cacheScope,
+  };
 }
 
 /** HTTP server timeouts and caps (docs/gateway.md, "Connections"). */

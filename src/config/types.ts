@@ -8,6 +8,8 @@ import type { LogLevelName } from '../observability/logger.js';
 export type TransportMode = 'auto' | 'ws' | 'sse' | 'poll';
 /** Restart policy of the local server (src/client/restart-policy.ts). */
 export type RestartMode = 'never' | 'on-failure' | 'always';
+/** Which MCP era the local server speaks: probe it (auto), or take it as given (src/client/era-probe.ts). */
+export type ServerEraMode = 'auto' | 'legacy' | 'modern';
 
 export interface ConnectOptions {
   /** Command line of the local stdio MCP server, split without a shell. */
@@ -50,8 +52,10 @@ export interface ConnectOptions {
   maxQueueBytes: number;
   /** Maximum size of one stdout line of the child. */
   maxLineBytes: number;
-  /** Deadline for the local server's initialize (s). */
+  /** Deadline for the local server's initialize (s), the era probe included. */
   initTimeout: number;
+  /** auto: probe with server/discover, then initialize a 2025-era server; legacy: initialize at once; modern: require server/discover. */
+  serverEra?: ServerEraMode;
   /** WebSocket handshake deadline (s). */
   handshakeTimeout: number;
   /** Restart the local server when it exits (default never). Optional for library callers. */
@@ -112,6 +116,14 @@ export interface GatewayOptions {
   maxConnections: number;
   /** Open MCP client sessions (all servers) one token subject may hold. */
   maxMcpSessionsPerUser: number;
+  /** SSE events kept per 2025-era MCP session for clients that reconnect with Last-Event-ID (bytes). */
+  mcpResumeBytes: number;
+  /** How long a 2026-07-28 call that answered `input_required` waits for the client's retry (s). */
+  mrtrWait: number;
+  /** `ttlMs` put on cacheable results of 2025-era servers for 2026-07-28 clients (s). */
+  cacheTtl: number;
+  /** `cacheScope` put on those results. */
+  cacheScope: 'public' | 'private';
 }
 
 export const CONNECT_DEFAULTS = {
@@ -123,6 +135,7 @@ export const CONNECT_DEFAULTS = {
   maxQueueBytes: 16 * 1024 * 1024,
   maxLineBytes: 4 * 1024 * 1024,
   initTimeout: 30,
+  serverEra: 'auto',
   handshakeTimeout: 3,
   restart: 'never',
   restartMax: 5,
@@ -156,4 +169,8 @@ export const GATEWAY_DEFAULTS = {
   keepAliveTimeout: 5,
   maxConnections: 1000,
   maxMcpSessionsPerUser: 100,
+  mcpResumeBytes: 1024 * 1024,
+  mrtrWait: 50,
+  cacheTtl: 0,
+  cacheScope: 'private',
 } as const satisfies Partial<GatewayOptions>;

@@ -22,6 +22,7 @@ import { WsEndpoint } from './links/ws-endpoint.js';
 import { HttpLinksEndpoint } from './links/http-links-endpoint.js';
 import { LinkQuota } from './links/link-quota.js';
 import { McpEndpoint } from './mcp-endpoint.js';
+import { RequestStateSealer, requestStateKey } from './request-state.js';
 import { GatewayMetrics, tunnelSessionView } from './metrics.js';
 import { createOriginCheck } from './origin-policy.js';
 import { SessionRegistry } from './session-registry.js';
@@ -78,6 +79,12 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     idleMs: opts.mcpSessionIdle * 1000,
     maxSessionsPerUser: opts.maxMcpSessionsPerUser,
     keepaliveMs: opts.keepalive * 1000,
+    resumeBytes: opts.mcpResumeBytes,
+    modern: {
+      sealer: new RequestStateSealer(requestStateKey(opts.noAuth ? undefined : opts.jwtSecret)),
+      cacheHints: { ttlMs: opts.cacheTtl * 1000, cacheScope: opts.cacheScope },
+      parkMs: opts.mrtrWait * 1000,
+    },
   });
   const admin = new AdminApi({ registry, maxBodyBytes: opts.maxFrameBytes });
 

@@ -18,10 +18,14 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js'
 import { classify, rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 
 /** `body` as the one request the fast path may answer, or undefined (leave it to the SDK). */
-export function fastPathRequest(req: IncomingMessage, body: unknown): JsonRpcRequest | undefined {
+export function fastPathRequest(req: IncomingMessage, body: unknown, resumable: boolean): JsonRpcRequest | undefined {
   if (req.method !== 'POST' || classify(body) !== 'request') return undefined;
   const msg = body as JsonRpcRequest & { jsonrpc?: unknown; params?: unknown };
   if (msg.jsonrpc !== '2.0' || msg.method === 'initialize') return undefined;
+  // tools/call runs user code and may not be repeated: a client that can resume a stream
+  // (2025-11-25 and later: priming events) gets a resumable SSE stream for it. Everything
+  // else is a read the client can repeat, and older clients could not resume anyway.
+  if (msg.method === 'tools/call' && resumable && canResume(req.headers['mcp-protocol-version'])) return undefined;
   if (msg.params !== undefined && (typeof msg.params !== 'object' || msg.params === null || Array.isArray(msg.params))) return undefined;
   const meta = (msg.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
   if (meta?.progressToken !== undefined) return undefined;
@@ -31,6 +35,11 @@ export function fastPathRequest(req: IncomingMessage, body: unknown): JsonRpcReq
   const version = req.headers['mcp-protocol-version'];
   if (version !== undefined && !(typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return undefined;
   return msg;
+}
+
+/** Priming events (SEP-1699) exist from 2025-11-25 on; the SDK sends them only to such clients. */
+function canResume(version: string | string[] | undefined): boolean {
+  return typeof version === 'string' && version >= '2025-11-25';
 }
 
 /** Where an outgoing message of a session goes. */

@@ -26,6 +26,15 @@ import type { SessionRegistry } from './session-registry.js';
 import { readBody, sendJson } from './http/respond.js';
 import { fastPathRequest, JsonResponses } from './json-fast-path.js';
 import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
+import { classifyMcpHttp } from '../protocol/mcp-modern.js';
+import { ModernEndpoint, type ModernEndpointOptions } from './modern/modern-endpoint.js';
+import { BoundedEventStore } from './event-store.js';
+
+/** SSE events kept per MCP session for clients that reconnect (`--mcp-resume-bytes`). */
+export const DEFAULT_RESUME_BYTES = 1024 * 1024;
+const MAX_RESUME_EVENTS = 4096;
+/** The `retry:` a client waits before reconnecting a dropped stream (ms). */
+const RECONNECT_AFTER_MS = 1000;
 
 export interface McpEndpointOptions {
   registry: SessionRegistry;
@@ -44,6 +53,10 @@ export interface McpEndpointOptions {
   maxSessionsPerUser?: number;
   /** SSE keepalive comment interval on the session's streams (ms; the SDK's default is 15 s). */
   keepaliveMs?: number;
+  /** Bytes of SSE events kept per session for resuming clients (`--mcp-resume-bytes`). */
+  resumeBytes?: number;
+  /** The 2026-07-28 side (modern/modern-endpoint.ts). */
+  modern: Pick<ModernEndpointOptions, 'sealer' | 'cacheHints' | 'parkMs' | 'clock' | 'gatherMs'>;
 }
 
 interface McpSession {
@@ -67,8 +80,18 @@ export class McpEndpoint {
   /** Token subject → sessions it holds, counted from the initialize request on. */
   private readonly perOwner = new Map<string, number>();
   private readonly sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly modern: ModernEndpoint;
 
   constructor(private readonly o: McpEndpointOptions) {
+    this.modern = new ModernEndpoint({
+      ...o.modern,
+      registry: o.registry,
+      logger: o.logger,
+      openServers: o.openServers,
+      takeSlot: (subject) => this.takeSlot(subject),
+      keepaliveMs: o.keepaliveMs ?? 15_000,
+      maxBufferedBytes: o.maxBufferedBytes,
+    });
     // MCP clients often vanish without DELETE; their sessions (and multiplexer state) would
     // otherwise stay until the gateway stops.
     const idleMs = o.idleMs ?? 0;
@@ -113,6 +136,16 @@ export class McpEndpoint {
       if (exceedsDepth(body)) return sendJson(res, 400, rpcError(null, RpcErrorCode.InvalidRequest, `Invalid Request: ${tooDeepMessage('the request body')}`));
     }
     const sid = req.headers['mcp-session-id'];
+    const route = classifyMcpHttp({
+      httpMethod: req.method ?? 'GET',
+      protocolVersionHeader: header(req, 'mcp-protocol-version'),
+      mcpMethodHeader: header(req, 'mcp-method'),
+      mcpNameHeader: header(req, 'mcp-name'),
+      hasSessionId: typeof sid === 'string',
+      body,
+    });
+    if (route.era === 'refused') return sendJson(res, route.refusal.status, route.refusal.error);
+    if (route.era === 'modern') return this.modern.handle(req, res, serverName, principal, route.message, route.envelope);
     if (typeof sid === 'string') {
       const existing = this.sessions.get(sid);
       // Another user's session id is as unknown to this caller as a made-up one.
@@ -121,7 +154,7 @@ export class McpEndpoint {
       }
       existing.lastActive = Date.now();
       track(existing, res);
-      const fast = fastPathRequest(req, body);
+      const fast = fastPathRequest(req, body, (this.o.resumeBytes ?? DEFAULT_RESUME_BYTES) > 0);
       if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
         existing.json.begin(fast.id, res, sid);
         return existing.mux.fromClient(sid, fast);
@@ -132,7 +165,9 @@ export class McpEndpoint {
       }
       return existing.transport.handleRequest(req, res, body);
     }
-    if (req.method !== 'POST' || !isInitialize(body)) {
+    // 2026-07-28 has no GET stream and no sessions to DELETE (S/…/streamable-http, "Backward Compatibility").
+    if (req.method !== 'POST') return sendJson(res, 405, rpcError(null, -32000, `Method Not Allowed: ${req.method} needs an Mcp-Session-Id of a 2025-era session`), { Allow: 'POST' });
+    if (!isInitialize(body)) {
       return sendJson(res, 400, rpcError(null, -32000, 'Bad Request: no Mcp-Session-Id header; a new MCP session must start with initialize'));
     }
     const tunnel = this.o.registry.serving(serverName);
@@ -149,7 +184,8 @@ export class McpEndpoint {
     }
     const limit = this.o.maxSessionsPerUser ?? Infinity;
     const held = this.perOwner.get(principal.subject) ?? 0;
-    if (held >= limit) {
+    const release = this.takeSlot(principal.subject);
+    if (!release) {
       this.o.onRefused?.('max_mcp_sessions');
       this.o.logger.warn({ event: 'mcp_sessions_exhausted', subject: principal.subject, server: serverName, limit }, 'MCP session refused: too many sessions for this user');
       const id = (body as { id?: unknown }).id;
@@ -164,7 +200,7 @@ export class McpEndpoint {
       );
     }
     // Counted before the first await, so concurrent initializes cannot both take the last slot.
-    const session = this.open(serverName, principal.subject, mux);
+    const session = this.open(serverName, principal.subject, mux, release);
     track(session, res);
     try {
       await session.transport.handleRequest(req, res, body);
@@ -174,28 +210,42 @@ export class McpEndpoint {
     }
   }
 
+  /**
+   * One of the user's `--max-mcp-sessions-per-user` slots (2025 sessions, listen streams and
+   * parked 2026 calls all hold one); undefined when none is left. The release runs once.
+   */
+  takeSlot(subject: string): (() => void) | undefined {
+    const held = this.perOwner.get(subject) ?? 0;
+    if (held >= (this.o.maxSessionsPerUser ?? Infinity)) return undefined;
+    this.perOwner.set(subject, held + 1);
+    let taken = true;
+    return () => {
+      if (!taken) return;
+      taken = false;
+      const n = (this.perOwner.get(subject) ?? 1) - 1;
+      if (n > 0) this.perOwner.set(subject, n);
+      else this.perOwner.delete(subject);
+    };
+  }
+
   /** Close every MCP client session (gateway shutdown). */
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.modern.close();
     await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
   }
 
-  private open(serverName: string, owner: string, mux: Multiplexer): McpSession {
+  private open(serverName: string, owner: string, mux: Multiplexer, release: () => void): McpSession {
     const log = this.o.logger.child({ server: serverName, owner });
-    this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
-    let held = true;
-    const release = (): void => {
-      if (!held) return;
-      held = false;
-      const n = (this.perOwner.get(owner) ?? 1) - 1;
-      if (n > 0) this.perOwner.set(owner, n);
-      else this.perOwner.delete(owner);
-    };
+    const resumeBytes = this.o.resumeBytes ?? DEFAULT_RESUME_BYTES;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
       // client eventually fails at the TCP level and ends the stream (docs/gateway.md, "Connections").
       ...(this.o.keepaliveMs !== undefined ? { keepAliveMs: this.o.keepaliveMs } : {}),
+      // Resumable streams (2025-11-25, SEP-1699): a priming event gives the client a cursor,
+      // and a reconnect with Last-Event-ID gets what it missed, from a bounded store.
+      ...(resumeBytes > 0 ? { eventStore: new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS }), retryInterval: RECONNECT_AFTER_MS } : {}),
       onsessioninitialized: (id) => {
         this.sessions.set(id, session);
         mux.addClient({ id, principal: owner, send: (msg, related) => this.send(session, msg, related) });
@@ -251,6 +301,11 @@ function track(session: McpSession, res: ServerResponse): void {
 function hasStandaloneStream(session: McpSession): boolean {
   for (const r of session.gets) if (r.headersSent && r.statusCode === 200 && !r.writableEnded) return true;
   return false;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function isInitialize(body: unknown): boolean {

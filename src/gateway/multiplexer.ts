@@ -147,8 +147,15 @@ export class Multiplexer {
     if (this.clients.size === 0 && this.tunnel === undefined) this.onUnused?.();
   }
 
-  addClient(port: McpClientPort): void {
-    this.clients.set(port.id, { port, id: port.id, principal: port.principal, capabilities: undefined, inFlight: new Map() });
+  /** `capabilities`: known up front for a 2026-07-28 request (its `_meta`); a 2025 session declares them in initialize. */
+  addClient(port: McpClientPort, capabilities?: Record<string, unknown>): void {
+    this.clients.set(port.id, { port, id: port.id, principal: port.principal, capabilities, inFlight: new Map(), ...(port.exclusive ? { exclusive: true } : {}) });
+  }
+
+  /** A 2026-07-28 client declares its capabilities per request (an MRTR retry may declare others). */
+  setCapabilities(clientId: string, capabilities: Record<string, unknown>): void {
+    const c = this.clients.get(clientId);
+    if (c) c.capabilities = capabilities;
   }
 
   /** The client went away (DELETE, transport closed): tell the server to stop working for it. */

@@ -6,6 +6,7 @@
  * bytes; the register deadline bounds the time), and waits for the register.
  */
 import { errorMessage } from '../errors.js';
+import { readDiscoverResult, SERVER_ERAS, type DiscoverResultLike, type ServerEra } from '../protocol/discover-result.js';
 import { DATA_TYPES, parseEnvelope, type Envelope, type RegisterEnvelope } from '../protocol/envelope.js';
 import { isValidServerName, SERVER_NAME_RULE } from '../protocol/server-name.js';
 import { clip } from '../observability/log-text.js';
@@ -69,6 +70,8 @@ function validateRegister(env: Envelope): EarlyFrame {
     const info = server.serverInfo as Record<string, unknown> | null;
     if (typeof info !== 'object' || info === null || typeof info.name !== 'string') return fail('register "server.serverInfo" needs a "name"');
   }
+  const era = checkServerEra(server);
+  if (era !== undefined) return fail(era);
   const resume = env.resume as Record<string, unknown> | undefined;
   if (resume !== undefined) {
     if (typeof resume !== 'object' || resume === null || typeof resume.sessionId !== 'string') return fail('register "resume.sessionId" must be a string');
@@ -78,4 +81,30 @@ function validateRegister(env: Envelope): EarlyFrame {
     return fail('register "keepalive" must be a positive number of seconds');
   }
   return { kind: 'register', register: env as RegisterEnvelope };
+}
+
+/**
+ * `server.era` and `server.discover` (docs/protocol.md §2): which MCP era the local server
+ * speaks and, for a 2026-07-28 one, its DiscoverResult (shape checked, size bounded).
+ * undefined when they are absent (an older client or ContextForge: legacy) or valid.
+ */
+export function checkServerEra(server: Record<string, unknown>): string | undefined {
+  const era = server.era;
+  if (era === undefined) return server.discover === undefined ? undefined : 'register "server.discover" needs "server.era": "modern"';
+  if (typeof era !== 'string' || !(SERVER_ERAS as readonly string[]).includes(era)) {
+    return `register "server.era" must be one of ${SERVER_ERAS.join(', ')}, got ${clip(JSON.stringify(era), 40)}`;
+  }
+  if (era === 'legacy') return server.discover === undefined ? undefined : 'register "server.discover" is only for "server.era": "modern"';
+  if (server.discover === undefined) return 'register "server.era": "modern" needs "server.discover" (the server\'s DiscoverResult)';
+  // Without serverInfo the gateway would send initialize itself, which a 2026-07-28 server refuses.
+  if (server.serverInfo === undefined) return 'register "server.era": "modern" needs "server.serverInfo"';
+  const discover = readDiscoverResult(server.discover);
+  return typeof discover === 'string' ? `register "server.discover": ${discover}` : undefined;
+}
+
+/** The era a (register or server_status) server description says, or why it cannot be used. */
+export function registeredEra(server: Record<string, unknown>): { era: ServerEra; discover?: DiscoverResultLike } | string {
+  const bad = checkServerEra(server);
+  if (bad !== undefined) return bad;
+  return server.era === 'modern' ? { era: 'modern', discover: server.discover as DiscoverResultLike } : { era: 'legacy' };
 }

@@ -31,6 +31,8 @@ export interface ClientView {
   readonly principal: string;
   /** Declared in its initialize; undefined until it initialized. */
   capabilities: Record<string, unknown> | undefined;
+  /** See McpClientPort.exclusive. */
+  readonly exclusive?: boolean;
 }
 
 export interface ServerRequestRouterOptions {
@@ -83,7 +85,12 @@ export class ServerRequestRouter {
     const eligible = capable.filter((c) => c.principal === principal);
     // Same user: the capable client that asked most recently is the best guess (exact with one).
     const newestFirst = [...busy.keys()].reverse();
-    const chosen = newestFirst.map((id) => eligible.find((c) => c.id === id)).find((c) => c !== undefined) ?? eligible[0];
+    // A 2026-07-28 call in flight owns what its server asks, capable or not: it answers -32021 to its client.
+    const busyOwn = newestFirst.map((id) => clients.find((c) => c.id === id && c.principal === principal)).filter((c) => c !== undefined);
+    const chosen =
+      newestFirst.map((id) => eligible.find((c) => c.id === id)).find((c) => c !== undefined) ??
+      busyOwn.find((c) => c.exclusive) ??
+      eligible[0];
     if (!chosen) {
       const what = cap ?? req.method;
       const whose = busy.size > 0 && capable.length > 0 ? ` of the user whose request is in flight` : '';

@@ -32,6 +32,12 @@ export interface McpClientPort {
   readonly id: string;
   /** Token subject of the session: server→client requests never cross principals (server-requests.ts). */
   readonly principal: string;
+  /**
+   * A 2026-07-28 call: a server→client request raised while it is the newest request in
+   * flight goes to it even when it did not declare the capability (it answers -32021),
+   * never to another of the user's clients (server-requests.ts).
+   */
+  readonly exclusive?: boolean;
   /** Deliver a message; `relatedRequestId` routes it onto that request's response stream. */
   send(msg: JsonRpcMessage, relatedRequestId?: JsonRpcId): Promise<void> | void;
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { clip } from '../observability/log-text.js';
 import { RateLimitedLog } from '../observability/rate-limited-log.js';
 import { ReverseProxyError, errorMessage } from '../errors.js';
+import type { DiscoverResultLike, ServerEra } from '../protocol/discover-result.js';
 import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
@@ -18,6 +19,7 @@ import type { TransportCloseInfo, TransportKind, TunnelLink } from '../transport
 import type { InitializeResultLike, TunnelPort } from './tunnel-port.js';
 import { INITIALIZED_NOTIFICATION, initializeRequest, parseInitializeResponse } from './server-handshake.js';
 import { WS_CLOSE } from './links/ws-link.js';
+import { registeredEra } from './register-frame.js';
 
 export type SessionEndKind = 'unregistered' | 'expired' | 'deleted' | 'replaced' | 'handshake_failed' | 'overflow' | 'shutdown';
 
@@ -88,6 +90,10 @@ export interface SessionSummary {
   serverInfo: InitializeResultLike['serverInfo'] | undefined;
   protocolVersion: string | undefined;
   capabilities: Record<string, unknown> | undefined;
+  /** The MCP era the local server speaks, as the client registered it (legacy when it did not say). */
+  era: ServerEra;
+  /** era modern: the local server's DiscoverResult. */
+  discover: DiscoverResultLike | undefined;
   /** Data frames sent or queued but not yet acknowledged by the client. */
   queuedFrames: number;
 }
@@ -108,6 +114,7 @@ export class TunnelSession implements TunnelPort {
   private readonly peerLog: RateLimitedLog;
   private readonly now: () => number;
   private lastHeartbeatAnswer = -Infinity;
+  private registered: { era: ServerEra; discover?: DiscoverResultLike };
 
   constructor(private readonly o: TunnelSessionOptions) {
     this.owner = o.owner;
@@ -129,6 +136,9 @@ export class TunnelSession implements TunnelPort {
       onHeldOverflow: (info) => this.heldOverflow(info),
     });
     this.channel.setMode(o.mode);
+    // register-frame.ts checked it; a server_status may replace it (a restarted child is probed again).
+    const era = registeredEra(o.server as unknown as Record<string, unknown>);
+    this.registered = typeof era === 'string' ? { era: 'legacy' } : era;
     this.readiness = o.initializeResult
       ? { state: 'ready', result: o.initializeResult }
       : { state: 'handshaking', requestId: `gateway-initialize-${randomUUID()}`, timer: undefined };
@@ -148,6 +158,16 @@ export class TunnelSession implements TunnelPort {
 
   get initializeResult(): InitializeResultLike | undefined {
     return this.readiness.state === 'ready' ? this.readiness.result : undefined;
+  }
+
+  /** Which MCP era the tunneled server speaks: `modern` (2026-07-28, no initialize) or `legacy`. */
+  get era(): ServerEra {
+    return this.registered.era;
+  }
+
+  /** A modern server's DiscoverResult, as the client registered it (or sent it after a restart). */
+  get discoverResult(): DiscoverResultLike | undefined {
+    return this.registered.discover;
   }
 
   unavailableReason(): string | undefined {
@@ -230,6 +250,8 @@ export class TunnelSession implements TunnelPort {
       serverInfo: init?.serverInfo,
       protocolVersion: init?.protocolVersion,
       capabilities: init?.capabilities,
+      era: this.registered.era,
+      discover: this.registered.discover,
       queuedFrames: this.channel.outboxFrames,
     };
   }
@@ -303,6 +325,9 @@ export class TunnelSession implements TunnelPort {
         const result: InitializeResultLike = { protocolVersion: s.protocolVersion, serverInfo: s.serverInfo, capabilities: s.capabilities ?? {} };
         if (typeof s.instructions === 'string') result.instructions = s.instructions;
         this.readiness = { state: 'ready', result };
+        const era = registeredEra(s as Record<string, unknown>);
+        if (typeof era !== 'string') this.registered = era;
+        else if (this.peerLog.allow('bad_server_status')) this.log.warn({ event: 'bad_server_status', reason: clip(era) }, `server_status era ignored: ${clip(era)}`);
         // A new process may list other tools, resources or prompts: let MCP clients that can refresh do so.
         for (const kind of wasDown ? ['tools', 'resources', 'prompts'] : []) {
           const cap = result.capabilities[kind] as { listChanged?: unknown } | undefined;

@@ -5,6 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
+import type { DiscoverResultLike, ServerEra } from './discover-result.js';
 import { exceedsDepth, MAX_JSON_DEPTH, tooDeepMessage } from './json-depth.js';
 
 export const ENVELOPE_TYPES = [
@@ -34,6 +35,10 @@ export interface ServerDescription {
   capabilities?: Record<string, unknown>;
   protocolVersion?: string;
   instructions?: string;
+  /** Which MCP era the local server speaks (docs/protocol.md §2); absent = legacy (older clients, ContextForge). */
+  era?: ServerEra;
+  /** era modern: the local server's DiscoverResult. */
+  discover?: DiscoverResultLike;
 }
 
 export interface Envelope {

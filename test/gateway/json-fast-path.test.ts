@@ -4,12 +4,14 @@
  * Client. A plain request on a session with an open GET stream is answered with one
  * application/json body; a request with a progress token still gets the SDK's SSE stream;
  * sampling on behalf of a JSON-answered request reaches the client through its GET stream.
+ * A tools/call of a client that can resume streams (2025-11-25 and later) is the exception:
+ * it gets a resumable SSE stream (docs/gateway.md, "Resumable streams").
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { mintToken } from '../../src/gateway/auth.js';
 import { EVERYTHING, firstText, spawnBin, startGateway, stopAll, waitForServer, type GatewayProc } from '../helpers/system.js';
 
@@ -17,6 +19,9 @@ const SECRET = 'json-fast-path-test-secret-0123456789';
 const EVERY = 'server-everything';
 const T = { timeout: 60_000 };
 const ACCEPT_BOTH = 'application/json, text/event-stream';
+/** A version before resumable streams: every plain request takes the fast path. */
+const OLDER = '2025-06-18';
+const RESUMABLE = '2025-11-25';
 
 describe('JSON fast path of the MCP endpoint', () => {
   let gw: GatewayProc;
@@ -36,37 +41,37 @@ describe('JSON fast path of the MCP endpoint', () => {
     await stopAll();
   });
 
-  const post = (sid: string | undefined, body: unknown): Promise<Response> =>
+  const post = (sid: string | undefined, body: unknown, version = OLDER): Promise<Response> =>
     fetch(url, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
         accept: ACCEPT_BOTH,
         'content-type': 'application/json',
-        ...(sid ? { 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION } : {}),
+        ...(sid ? { 'mcp-session-id': sid, 'mcp-protocol-version': version } : {}),
       },
       body: JSON.stringify(body),
     });
 
   /** A raw session: initialize, initialized, and its standalone GET stream (headers received). */
-  async function rawSession(): Promise<string> {
+  async function rawSession(version = OLDER): Promise<string> {
     const init = await post(undefined, {
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
-      params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1.0.0' } },
+      params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1.0.0' } },
     });
     assert.equal(init.status, 200);
     const sid = init.headers.get('mcp-session-id');
     assert.ok(sid, 'initialize answered with a session id');
     await init.text();
-    const ack = await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' });
+    const ack = await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' }, version);
     assert.equal(ack.status, 202);
     await ack.text();
     const ctl = new AbortController();
     streams.push(ctl);
     const get = await fetch(url, {
-      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': version },
       signal: ctl.signal,
     });
     assert.equal(get.status, 200);
@@ -88,6 +93,19 @@ describe('JSON fast path of the MCP endpoint', () => {
     const err = (await unknown.json()) as { id: number; error?: { code: number } };
     assert.equal(err.id, 8);
     assert.ok(err.error, 'an unknown method gets a JSON-RPC error');
+  });
+
+  test('a tools/call of a client that can resume gets a resumable SSE stream; its other requests stay JSON', T, async () => {
+    const sid = await rawSession(RESUMABLE);
+    const call = await post(sid, { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: { message: 'r' } } }, RESUMABLE);
+    assert.match(call.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const text = await call.text();
+    // The priming event (SEP-1699): an id and a retry, no data, before the answer.
+    assert.match(text, /^id: [^\n]+\nretry: \d+\ndata: \n\n/);
+    assert.match(text, /Echo: r/);
+    const list = await post(sid, { jsonrpc: '2.0', id: 12, method: 'tools/list' }, RESUMABLE);
+    assert.match(list.headers.get('content-type') ?? '', /^application\/json/);
+    await list.text();
   });
 
   test('a request with a progress token still streams its progress over SSE', T, async () => {
@@ -112,7 +130,11 @@ describe('JSON fast path of the MCP endpoint', () => {
     assert.match(firstText(answer?.result), /Long running operation completed/);
   });
 
-  test('sampling for a JSON-answered tools/call reaches the SDK client on its GET stream', T, async () => {
+  test('sampling for a JSON-answered tools/call reaches the SDK client on its GET stream (--mcp-resume-bytes 0)', T, async () => {
+    // Without resumable streams every plain request takes the fast path, tools/call too.
+    const plain = await startGateway(['--jwt-secret', SECRET, '--mcp-resume-bytes', '0']);
+    spawnBin(['--local-stdio', EVERYTHING, '--gateway', plain.url, '--name', EVERY], { REVERSE_PROXY_TOKEN: token });
+    await waitForServer(plain.url, token, EVERY);
     const contentTypes = new Map<string, string>();
     let getOpen!: () => void;
     const getOpened = new Promise<void>((resolve) => (getOpen = resolve));
@@ -126,7 +148,7 @@ describe('JSON fast path of the MCP endpoint', () => {
       }
       return res;
     };
-    const transport = new StreamableHTTPClientTransport(new URL(url), {
+    const transport = new StreamableHTTPClientTransport(new URL(`${plain.url}/servers/${EVERY}/mcp`), {
       requestInit: { headers: { authorization: `Bearer ${token}` } },
       fetch: recording,
     });

@@ -37,7 +37,7 @@ describe('initialize protocol version through the gateway', () => {
     const res = await fetch(`${gw.url}/servers/echo/mcp`, { method: 'POST', headers, body: JSON.stringify(body) });
     assert.equal(res.status, 200);
     const text = await res.text();
-    const json = res.headers.get('content-type')?.includes('text/event-stream') ? /^data: (.*)$/m.exec(text)![1]! : text;
+    const json = res.headers.get('content-type')?.includes('text/event-stream') ? /^data: (.+)$/m.exec(text)![1]! : text;
     const msg = JSON.parse(json) as { result: { protocolVersion: string; serverInfo: { name: string } } };
     assert.equal(msg.result.serverInfo.name, 'echo-server');
     return { version: msg.result.protocolVersion, sessionId: res.headers.get('mcp-session-id')! };

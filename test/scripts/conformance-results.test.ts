@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { baselineYaml, closingLine, failureTable } from '../../scripts/conformance/report.js';
+import { baselineYaml, closingLine, failureTable, readBaselineNotes } from '../../scripts/conformance/report.js';
 import { readRun, SCENARIO_ERROR, startedScenarios, type Check } from '../../scripts/conformance/results.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mrp-conformance-test-'));
@@ -107,6 +107,30 @@ describe('report', () => {
       'never-finished',
     ]);
     assert.match(text, /- server-stateless:sep-2575-server-identifies-in-result-meta # \(warning\) No serverInfo/);
+  });
+
+  test('regenerating keeps each entry\'s reason and the scenarios listed whole while they still fail', () => {
+    const { outDir, output } = fixtureRun('regenerate');
+    const previous = readBaselineNotes(
+      [
+        'server:',
+        '  # server-stateless',
+        '  - server-stateless:sep-2575-http-server-error-jsonrpc-id # (b) the gateway says id null',
+        '  - tasks-lifecycle # (d) the tasks extension is not offered',
+        '  - tools-list # (c) listed whole but passing now: dropped',
+      ].join('\n'),
+    );
+    const text = baselineYaml(readRun(outDir, output), [], previous);
+    assert.deepEqual((parseYaml(text) as { server: string[] }).server, [
+      'server-stateless:sep-2575-http-server-error-jsonrpc-id',
+      'server-stateless:sep-2575-server-identifies-in-result-meta',
+      'tasks-capability-negotiation',
+      'tasks-lifecycle',
+      'never-finished',
+    ]);
+    assert.match(text, /- server-stateless:sep-2575-http-server-error-jsonrpc-id # \(b\) the gateway says id null\n/);
+    assert.match(text, /- tasks-lifecycle # \(d\) the tasks extension is not offered\n/);
+    assert.match(text, /- server-stateless:sep-2575-server-identifies-in-result-meta # \(warning\) No serverInfo\n/);
   });
 
   test('a run without failures gives an empty baseline', () => {

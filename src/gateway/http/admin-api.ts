@@ -21,16 +21,16 @@ export class AdminApi {
 
   listSessions(res: ServerResponse, principal: Principal): void {
     const sessions = this.o.registry.list(principal).map((s) => {
-      const { sessionId, name, owner, transport, connected, since, mode, serverInfo, queuedFrames } = s.summary();
-      return { sessionId, name, owner, transport, connected, since, mode, serverInfo, queuedFrames };
+      const { sessionId, name, owner, transport, connected, since, mode, serverInfo, era, queuedFrames } = s.summary();
+      return { sessionId, name, owner, transport, connected, since, mode, serverInfo, era, queuedFrames };
     });
     sendJson(res, 200, { sessions });
   }
 
   listServers(res: ServerResponse, principal: Principal): void {
     const servers = this.o.registry.list(principal).map((s) => {
-      const { sessionId, name, transport, connected, available, since, serverInfo, protocolVersion, capabilities } = s.summary();
-      return { name, sessionId, transport, connected, available, since, serverInfo, protocolVersion, capabilities };
+      const { sessionId, name, transport, connected, available, since, serverInfo, protocolVersion, capabilities, era, discover } = s.summary();
+      return { name, sessionId, transport, connected, available, since, serverInfo, protocolVersion, capabilities, era, ...(discover ? { discover } : {}) };
     });
     sendJson(res, 200, { servers });
   }
