@@ -46,6 +46,8 @@ function echoAcceptor(this: TunnelEndpoint, link: TunnelLink): void {
     channel.receive(parseEnvelope(text));
   };
   link.onclose = () => channel.close();
+  // Backpressure (docs/delivery.md): a congested link holds the channel until it drains.
+  link.ondrain = () => channel.drained();
 }
 
 const PAYLOAD = { jsonrpc: '2.0' as const, id: 0, result: { content: [{ type: 'text', text: 'Echo: bench' }] } };
@@ -78,6 +80,7 @@ export class RawTunnelBench {
     transport.onmessage = (text) => {
       channel.receive(parseEnvelope(text));
     };
+    transport.ondrain = () => channel.drained();
     await transport.start();
     return transport;
   }
