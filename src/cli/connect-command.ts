@@ -9,7 +9,8 @@ import { CONNECT_SPECS as S, resolveConnectOptions } from '../config/connect-opt
 import { hasServerList, resolveServerList } from '../config/server-list.js';
 import { formatBytes } from '../config/sizes.js';
 import { CONNECT_DEFAULTS as D, type ConnectOptions } from '../config/types.js';
-import { createLogger, redact } from '../observability/logger.js';
+import { createLogger } from '../observability/logger.js';
+import { redact } from '../observability/redact.js';
 import { describe, PRECEDENCE_NOTE } from './help.js';
 
 export const CONNECT_EXAMPLES = `
@@ -82,7 +83,7 @@ export async function runConnect(flags: Record<string, unknown>, env: NodeJS.Pro
   const logger = createLogger({ level: first.logLevel });
   for (const warning of warnings) logger.warn(warning);
   // Loaded only when connecting, so --help and config errors do not pay for the client.
-  const { runServers } = await import('../client/run.js');
+  const { runServers } = await import('./run-servers.js');
   return runServers(servers, logger, first.metricsPort);
 }
 

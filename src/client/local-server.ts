@@ -14,7 +14,7 @@ import { LocalServerError } from '../errors.js';
 import { classify, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../observability/logger.js';
 import { childEnv } from './child-env.js';
-import { parseCommand } from './command.js';
+import { parseCommand } from '../config/command.js';
 import { LineSplitter } from './line-splitter.js';
 import { initializeRequest, readInitializeResponse, type InitializeResult } from './initialize.js';
 

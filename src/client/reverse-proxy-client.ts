@@ -14,7 +14,7 @@ import { classify, rpcError, RpcErrorCode, type JsonRpcMessage, type JsonRpcRequ
 import type { ChannelStats } from '../protocol/reliable-channel.js';
 import { TransportNegotiator } from '../transport/negotiator.js';
 import type { TransportKind } from '../transport/transport.js';
-import { redactUrl } from '../transport/urls.js';
+import { redactUrl } from '../observability/redact.js';
 import { Backpressure } from './backpressure.js';
 import { IdBridge } from './id-bridge.js';
 import { ChildSupervisor } from './child-supervisor.js';

@@ -3,7 +3,7 @@
  * config file (snake_case keys) > defaults. Pure: the caller loads `.env` and the config
  * file; this only picks, validates and reports.
  */
-import { deriveServerName, parseCommand } from '../client/command.js';
+import { deriveServerName, parseCommand } from './command.js';
 import { isValidServerName, SERVER_NAME_RULE } from '../protocol/server-name.js';
 import { quote } from 'shell-quote';
 import { ConfigError } from '../errors.js';

@@ -8,7 +8,8 @@
  */
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { LOG_LEVELS, redact, type LogLevelName } from '../observability/logger.js';
+import { LOG_LEVELS, type LogLevelName } from '../observability/logger.js';
+import { redact } from '../observability/redact.js';
 import { formatBytes, parseByteSize } from './sizes.js';
 import type { ConfigFile } from './config-file.js';
 

@@ -18,7 +18,7 @@
 import type { Logger } from '../observability/logger.js';
 import { QueueFullError } from '../errors.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
-import { realClock, type Clock } from '../protocol/reliable-channel.js';
+import { realClock, type Clock } from '../clock.js';
 import type { McpClientPort, TunnelPort } from './tunnel-port.js';
 import { ServerRequestRouter, type ClientView } from './server-requests.js';
 import { restoreProgressToken, rewriteRequest } from './progress-tokens.js';
@@ -252,7 +252,7 @@ export class Multiplexer {
       clientId: client.id,
       originalId: msg.id,
       method: msg.method,
-      startedAt: Date.now(),
+      startedAt: this.clock.now(),
       sessionId: port.sessionId,
       timer: undefined,
     };
@@ -339,7 +339,7 @@ export class Multiplexer {
     this.clock.clearTimeout(p.timer);
     this.pending.delete(p.tunnelId);
     this.clients.get(p.clientId)?.inFlight.delete(p.originalId);
-    this.report(p.method, outcome, (Date.now() - p.startedAt) / 1000);
+    this.report(p.method, outcome, (this.clock.now() - p.startedAt) / 1000);
   }
 
   private report(method: string, outcome: RequestOutcome, seconds: number | undefined): void {

@@ -15,7 +15,7 @@
  */
 import type { Logger } from '../observability/logger.js';
 import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
-import type { Clock } from '../protocol/reliable-channel.js';
+import type { Clock } from '../clock.js';
 import type { TunnelPort } from './tunnel-port.js';
 
 /** Client capability a server→client method needs (MCP spec, "client features"). */

@@ -14,7 +14,8 @@
 import type { Logger } from '../observability/logger.js';
 import type { RegisterEnvelope } from '../protocol/envelope.js';
 import { RpcErrorCode } from '../protocol/jsonrpc.js';
-import type { ChannelMode, Clock } from '../protocol/reliable-channel.js';
+import type { Clock } from '../clock.js';
+import type { ChannelMode } from '../protocol/reliable-channel.js';
 import type { Principal } from './auth.js';
 import { canSee } from './access.js';
 import { nameKey } from '../protocol/server-name.js';

@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import { clip } from '../observability/log-text.js';
 import { RateLimitedLog } from '../observability/rate-limited-log.js';
 import { RELIABILITY_VERSION, type Envelope, type RegisterEnvelope } from '../protocol/envelope.js';
-import { realClock, type Clock } from '../protocol/reliable-channel.js';
+import { realClock, type Clock } from '../clock.js';
 import type { TunnelLink } from '../transport/transport.js';
 import type { Principal } from './auth.js';
 import { IdleGuardedLink, idleTimeoutMs } from './links/idle-guard.js';
@@ -35,7 +35,6 @@ export interface TunnelEndpointOptions {
   countReplayed?: (frames: number) => void;
   /** Timers of the register deadline, idle detection and the refusal log (tests: a fake clock). */
   clock?: Clock;
-  now?: () => number;
 }
 
 export class TunnelEndpoint {
@@ -60,7 +59,7 @@ export class TunnelEndpoint {
   acceptLink(link: TunnelLink, principal: Principal, slot?: LinkSlot): void {
     const counted = this.o.countFrame ? new MeteredLink(link, this.o.countFrame) : link;
     // Until register tells us its keepalive, assume the default one.
-    const guarded = new IdleGuardedLink(counted, idleTimeoutMs(undefined), this.clock, this.o.now);
+    const guarded = new IdleGuardedLink(counted, idleTimeoutMs(undefined), this.clock);
     const log = this.o.logger.child({ owner: clip(principal.subject), transport: link.kind });
     const budget: EarlyBudget = { frames: 0, bytes: 0 };
     const deadline = this.clock.setTimeout(

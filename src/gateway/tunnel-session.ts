@@ -13,7 +13,8 @@ import { ReverseProxyError, errorMessage } from '../errors.js';
 import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
-import { ReliableChannel, realClock, type ChannelMode, type Clock, type HeldOverflow } from '../protocol/reliable-channel.js';
+import { realClock, type Clock } from '../clock.js';
+import { ReliableChannel, type ChannelMode, type HeldOverflow } from '../protocol/reliable-channel.js';
 import type { TransportCloseInfo, TransportKind, TunnelLink } from '../transport/transport.js';
 import type { InitializeResultLike, TunnelPort } from './tunnel-port.js';
 import { INITIALIZED_NOTIFICATION, initializeRequest, parseInitializeResponse } from './server-handshake.js';
@@ -66,7 +67,6 @@ export interface TunnelSessionOptions {
   /** The client's heartbeat interval (ms), from register; default 30 s. */
   keepaliveMs?: number;
   clock?: Clock;
-  now?: () => number;
 }
 
 /** Lines per peer-triggered event (bad_frame, client_error, …) and session logged per interval; then one summary. */
@@ -106,14 +106,12 @@ export class TunnelSession implements TunnelPort {
   private serverDown: string | undefined;
   /** WARN lines the peer can trigger at will, rate-limited per event. */
   private readonly peerLog: RateLimitedLog;
-  private readonly now: () => number;
   private lastHeartbeatAnswer = -Infinity;
 
   constructor(private readonly o: TunnelSessionOptions) {
     this.owner = o.owner;
     this.server = o.server;
     this.clock = o.clock ?? realClock;
-    this.now = o.now ?? Date.now;
     this.log = o.logger.child({ sessionId: this.sessionId, server: o.server.name });
     this.peerLog = new RateLimitedLog({
       burst: PEER_LOG_BURST,
@@ -277,7 +275,7 @@ export class TunnelSession implements TunnelPort {
    * the link lives. (Our own client, in reliable mode, never answers heartbeats.)
    */
   private heartbeat(): void {
-    const now = this.now();
+    const now = this.clock.now();
     const gapMs = (this.o.keepaliveMs ?? DEFAULT_KEEPALIVE_MS) / 2;
     if (this.channel.mode === 'plain' && now - this.lastHeartbeatAnswer < gapMs) return;
     this.lastHeartbeatAnswer = now;

@@ -18,7 +18,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
-import { redactUrl } from '../transport/urls.js';
+import { redactUrl } from '../observability/redact.js';
 
 /** User (`DOMAIN\\user` or `user@domain` for NTLM) and password for proxy authentication. */
 export interface ProxyCredentials {

@@ -5,7 +5,7 @@
  * line says how many were suppressed. A key's window starts with its first line and is
  * forgotten when it ends, so the map only holds keys active in the last interval.
  */
-import { realClock, type Clock } from '../protocol/reliable-channel.js';
+import { realClock, type Clock } from '../clock.js';
 
 export interface RateLimitedLogOptions {
   /** Lines per key and interval written as they come. */

@@ -15,27 +15,12 @@
  */
 import { DATA_TYPES, type Envelope } from './envelope.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
+import { realClock, type Clock } from '../clock.js';
 import { QueueFullError } from '../errors.js';
 import { Inbox, type HeldOverflow } from './inbox.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 
 export type { HeldOverflow } from './inbox.js';
-
-export interface Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: Clock = {
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
-  },
-};
 
 export type ChannelMode = 'reliable' | 'plain';
 

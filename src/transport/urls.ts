@@ -4,6 +4,7 @@
  * contains `/reverse-proxy/` is used as given.
  */
 import { ConfigError } from '../errors.js';
+import { redactUrl } from '../observability/redact.js';
 import type { TransportKind } from './transport.js';
 
 export function httpBase(gateway: string): URL {
@@ -34,18 +35,4 @@ export function endpointUrl(gateway: string, kind: TransportKind | 'base'): stri
     return `${scheme}//${base.host}${prefix}/reverse-proxy/ws`;
   }
   return `${base.origin}${prefix}/reverse-proxy/${kind}`;
-}
-
-/** `scheme://user:pass@host` → `scheme://***:***@host`; anything unparsable is returned masked. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = u.username ? '***' : '';
-      u.password = u.password ? '***' : '';
-    }
-    return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
-  } catch {
-    return url.replace(/\/\/[^/@\s]*@/, '//***@');
-  }
 }

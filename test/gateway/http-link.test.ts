@@ -39,7 +39,7 @@ test('EventBuffer: ids grow by one, overflow drops the oldest, ack drops up to `
 test('HttpLink: closed after UNATTENDED_LINK_MS with no stream, poll or POST; forgotten LINGER_MS later', () => {
   const clock = new FakeClock();
   let gone = false;
-  const link = new HttpLink({ kind: 'poll', owner: 'alice', clock, now: () => clock.now, onGone: () => (gone = true) });
+  const link = new HttpLink({ kind: 'poll', owner: 'alice', clock, onGone: () => (gone = true) });
   const closes: string[] = [];
   link.onclose = (info) => closes.push(info.reason);
   clock.advance(UNATTENDED_LINK_MS / 2);

@@ -28,7 +28,7 @@ test('idle timeout is 2.5 keepalives, 30 s keepalive by default', () => {
 test('a silent link is closed; every frame pushes the deadline back', () => {
   const clock = new ManualClock();
   const inner = new MemoryLink();
-  const guard = new IdleGuardedLink(inner, 1000, clock, () => clock.now);
+  const guard = new IdleGuardedLink(inner, 1000, clock);
   const seen: string[] = [];
   const closes: TransportCloseInfo[] = [];
   guard.onmessage = (f) => seen.push(f);
@@ -48,7 +48,7 @@ test('a silent link is closed; every frame pushes the deadline back', () => {
 test('setIdleTimeout re-arms from the last frame', () => {
   const clock = new ManualClock();
   const inner = new MemoryLink();
-  const guard = new IdleGuardedLink(inner, 75_000, clock, () => clock.now);
+  const guard = new IdleGuardedLink(inner, 75_000, clock);
   clock.advance(100);
   guard.setIdleTimeout(500);
   clock.advance(399);

@@ -105,7 +105,7 @@ test('the refusal summary comes when the interval ends (fake clock)', () => {
   const logs = captureLogs();
   const clock = new ManualClock();
   const registry = new SessionRegistry({ resumeWindowMs: 1, requestTimeoutMs: 1, maxQueueBytes: 1 << 20, maxFrameBytes: 1 << 20, maxSessionsPerUser: 1, logger: logs.logger });
-  const endpoint = new TunnelEndpoint({ registry, maxFrameBytes: 1 << 20, logger: logs.logger, clock, now: () => clock.now });
+  const endpoint = new TunnelEndpoint({ registry, maxFrameBytes: 1 << 20, logger: logs.logger, clock });
   for (let i = 0; i < 12; i++) {
     const link = new MemoryLink();
     endpoint.acceptLink(link, { subject: 'mallory', isAdmin: false });

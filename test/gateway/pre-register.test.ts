@@ -109,7 +109,7 @@ function endpoint(clock: ManualClock): TunnelEndpoint {
     maxSessionsPerUser: 5,
     logger: silentLogger,
   });
-  return new TunnelEndpoint({ registry, maxFrameBytes: 1 << 20, logger: silentLogger, clock, now: () => clock.now });
+  return new TunnelEndpoint({ registry, maxFrameBytes: 1 << 20, logger: silentLogger, clock });
 }
 
 test(`a link that has not registered ${REGISTER_TIMEOUT_MS / 1000} s after opening is refused with register_timeout, even if it keeps talking`, () => {

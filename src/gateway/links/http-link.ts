@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TransportCloseInfo, TunnelLink } from '../../transport/transport.js';
-import { realClock, type Clock } from '../../protocol/reliable-channel.js';
+import { realClock, type Clock } from '../../clock.js';
 
 /** Bound of the per-link replay buffer (protocol.md §4.1). */
 export const REPLAY_BUFFER_BYTES = 1024 * 1024;
@@ -119,7 +119,6 @@ export interface HttpLinkOptions {
   owner: string;
   unattendedMs?: number;
   clock?: Clock;
-  now?: () => number;
   /** Called once, LINGER_MS after the close: the link can be forgotten. */
   onGone?: (link: HttpLink) => void;
 }
@@ -139,16 +138,14 @@ export class HttpLink implements TunnelLink {
   private lastRequest: number;
   private timer: unknown;
   private readonly clock: Clock;
-  private readonly now: () => number;
   private readonly unattendedMs: number;
 
   constructor(private readonly o: HttpLinkOptions) {
     this.kind = o.kind;
     this.owner = o.owner;
     this.clock = o.clock ?? realClock;
-    this.now = o.now ?? Date.now;
     this.unattendedMs = o.unattendedMs ?? UNATTENDED_LINK_MS;
-    this.lastRequest = this.now();
+    this.lastRequest = this.clock.now();
     this.armUnattended(this.unattendedMs);
   }
 
@@ -222,7 +219,7 @@ export class HttpLink implements TunnelLink {
 
   /** Any request on the link counts as the client being there. */
   touch(): void {
-    this.lastRequest = this.now();
+    this.lastRequest = this.clock.now();
   }
 
   close(reason = 'closed by gateway'): void {
@@ -245,7 +242,7 @@ export class HttpLink implements TunnelLink {
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       if (this.state !== 'open') return;
-      const idle = this.now() - this.lastRequest;
+      const idle = this.clock.now() - this.lastRequest;
       if (this.downstream === undefined && idle >= this.unattendedMs) {
         this.finish({ reason: `no stream, poll or POST for ${(idle / 1000).toFixed(1)} s: link abandoned` });
       } else {

@@ -7,7 +7,7 @@
  * checks the stamp when it fires, so a busy link costs no timer churn.
  */
 import type { TransportCloseInfo, TunnelLink } from '../../transport/transport.js';
-import { realClock, type Clock } from '../../protocol/reliable-channel.js';
+import { realClock, type Clock } from '../../clock.js';
 
 /** Silence allowed, in keepalive intervals. */
 export const DEAD_AFTER_KEEPALIVES = 2.5;
@@ -32,11 +32,10 @@ export class IdleGuardedLink implements TunnelLink {
     private readonly inner: TunnelLink,
     private idleMs: number,
     private readonly clock: Clock = realClock,
-    private readonly now: () => number = Date.now,
   ) {
-    this.lastSeen = now();
+    this.lastSeen = clock.now();
     inner.onmessage = (frame) => {
-      this.lastSeen = this.now();
+      this.lastSeen = this.clock.now();
       this.onmessage?.(frame);
     };
     inner.onclose = (info) => {
@@ -56,7 +55,7 @@ export class IdleGuardedLink implements TunnelLink {
   setIdleTimeout(ms: number): void {
     this.idleMs = ms;
     this.stop();
-    if (!this.closed) this.arm(Math.max(0, this.lastSeen + ms - this.now()));
+    if (!this.closed) this.arm(Math.max(0, this.lastSeen + ms - this.clock.now()));
   }
 
   send(frame: string): boolean {
@@ -71,7 +70,7 @@ export class IdleGuardedLink implements TunnelLink {
   private arm(ms: number): void {
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      const silent = this.now() - this.lastSeen;
+      const silent = this.clock.now() - this.lastSeen;
       if (silent >= this.idleMs) {
         this.inner.close(`no frame from the peer for ${(silent / 1000).toFixed(1)} s: link presumed dead`);
       } else {

@@ -12,7 +12,7 @@
 import type { Logger } from '../../observability/logger.js';
 import { clip } from '../../observability/log-text.js';
 import { RateLimitedLog } from '../../observability/rate-limited-log.js';
-import type { Clock } from '../../protocol/reliable-channel.js';
+import type { Clock } from '../../clock.js';
 
 const REFUSAL_LOG_BURST = 5;
 const REFUSAL_LOG_INTERVAL_MS = 60_000;

@@ -7,12 +7,13 @@
  * running. Exit status: 0 when a signal stopped the process; otherwise, once all servers
  * have stopped, the highest status among them (exit-codes.ts).
  */
-import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { ConnectOptions } from '../config/types.js';
 import { ConfigError, errorMessage, ReverseProxyError } from '../errors.js';
-import { redact, type Logger } from '../observability/logger.js';
-import type { ClientMetrics } from './client-metrics.js';
-import { ReverseProxyClient } from './reverse-proxy-client.js';
+import type { Logger } from '../observability/logger.js';
+import { redact } from '../observability/redact.js';
+import type { ClientMetrics } from '../client/client-metrics.js';
+import { ReverseProxyClient } from '../client/reverse-proxy-client.js';
 
 export function exitCodeFor(err: unknown): ExitCodeValue {
   if (!(err instanceof ReverseProxyError)) return ExitCode.Failure;
@@ -54,7 +55,7 @@ export async function runServers(list: ConnectOptions[], logger: Logger, metrics
   try {
     if (metricsPort !== undefined) {
       // Loaded only when asked for: prom-client costs the client ~13 MB of RSS.
-      const { ClientMetrics } = await import('./client-metrics.js');
+      const { ClientMetrics } = await import('../client/client-metrics.js');
       const m = new ClientMetrics();
       list.forEach((o, i) => m.add(o.name, clients[i]!));
       metrics = await m.listen(metricsPort).catch((err: unknown) => {

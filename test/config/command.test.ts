@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveServerName, parseCommand } from '../../src/client/command.js';
+import { deriveServerName, parseCommand } from '../../src/config/command.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('parseCommand', () => {
