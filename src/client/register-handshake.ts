@@ -6,7 +6,8 @@
  */
 import { ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Envelope, RegisterAckEnvelope, RegisterEnvelope } from '../protocol/envelope.js';
+import { isKnownEnvelope, type Frame, type RegisterAckEnvelope, type RegisterEnvelope } from '../protocol/envelope.js';
+import { errorEffect } from '../protocol/error-codes.js';
 import type { Transport, TransportCloseInfo } from '../transport/transport.js';
 
 export interface RegisterHandshake {
@@ -19,12 +20,9 @@ export interface RegisterHandshake {
   early: string[];
   timeoutMs: number;
   /** Parse a frame; undefined (already logged) when it is malformed. */
-  parse: (text: string) => Envelope | undefined;
+  parse: (text: string) => Frame | undefined;
   log: Logger;
 }
-
-/** Registration refusals that will not fix themselves. */
-const FATAL_REFUSALS = new Set(['name_taken', 'invalid_name', 'forbidden', 'invalid_register']);
 
 export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
   const { transport } = o;
@@ -41,16 +39,18 @@ export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
     o.setHandler((text) => {
       const env = o.parse(text);
       if (!env) return;
-      if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
+      if (!isKnownEnvelope(env)) {
+        o.log.debug({ type: env.type }, 'frame before register_ack ignored');
+      } else if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
         clearTimeout(timer);
         o.setHandler((next) => o.early.push(next));
-        resolve(env as RegisterAckEnvelope);
+        resolve(env);
       } else if (env.type === 'error') {
         clearTimeout(timer);
         void transport.close('registration refused');
-        const code = typeof env.code === 'string' ? env.code : undefined;
         const msg = `gateway refused registration: ${String(env.message ?? 'no reason given')}`;
-        reject(code !== undefined && FATAL_REFUSALS.has(code) ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
+        // A refusal that will not fix itself (the name, the register) ends the client.
+        reject(errorEffect(env.code) === 'stop' ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
       } else {
         o.log.debug({ type: env.type }, 'frame before register_ack ignored');
       }

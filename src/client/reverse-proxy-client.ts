@@ -20,7 +20,8 @@ import { IdBridge } from './id-bridge.js';
 import { ChildSupervisor } from './child-supervisor.js';
 import type { ExitInfo } from './local-server.js';
 import { RESTART_BASE_DELAY_MS, RESTART_CAP_MS } from './restart-policy.js';
-import { describeServer, serverDownFrame, serverUpFrame } from './server-status.js';
+import { describeServer } from '../protocol/mcp-handshake.js';
+import { serverDownFrame, serverUpFrame } from './server-status.js';
 import { TunnelClient } from './tunnel-client.js';
 
 export interface ReverseProxyClientEvents {

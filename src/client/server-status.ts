@@ -5,28 +5,12 @@
  * so the client sends the current status again after every (re)connect instead.
  * Plain peers (ContextForge) ignore the unknown type.
  */
-import type { Envelope, ServerDescription } from '../protocol/envelope.js';
-import type { InitializeResult } from './local-server.js';
+import type { ServerDescription, ServerStatusEnvelope } from '../protocol/envelope.js';
 
-export const SERVER_STATUS = 'server_status';
-
-export function serverDownFrame(reason: string): Envelope {
-  return { type: SERVER_STATUS, available: false, reason };
+export function serverDownFrame(reason: string): ServerStatusEnvelope {
+  return { type: 'server_status', available: false, reason };
 }
 
-export function serverUpFrame(server: ServerDescription): Envelope {
-  return { type: SERVER_STATUS, available: true, server: { ...server } };
-}
-
-/**
- * Copy the InitializeResult fields into the description `register` sends. The object is
- * updated in place: the TunnelClient holds it and re-sends it with every `register`, so a
- * fresh session after a restart announces the new child, not the first one.
- */
-export function describeServer(server: ServerDescription, init: InitializeResult): void {
-  server.serverInfo = init.serverInfo;
-  server.capabilities = init.capabilities;
-  server.protocolVersion = init.protocolVersion;
-  if (init.instructions) server.instructions = init.instructions;
-  else delete server.instructions;
+export function serverUpFrame(server: ServerDescription): ServerStatusEnvelope {
+  return { type: 'server_status', available: true, server: { ...server } };
 }

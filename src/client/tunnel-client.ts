@@ -11,14 +11,17 @@
  */
 import { EventEmitter } from 'node:events';
 import {
+  isKnownEnvelope,
   parseEnvelope,
   RELIABILITY_VERSION,
   upstreamTypeFor,
-  type Envelope,
+  type ErrorEnvelope,
+  type Frame,
   type RegisterAckEnvelope,
   type RegisterEnvelope,
   type ServerDescription,
 } from '../protocol/envelope.js';
+import { errorEffect } from '../protocol/error-codes.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { ReliableChannel, type HeldOverflow } from '../protocol/reliable-channel.js';
 import { errorMessage, isRetryable, QueueFullError, ReverseProxyError, TransportError } from '../errors.js';
@@ -349,7 +352,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   }
 
   /** A frame from the gateway, or undefined (logged) when it is malformed: dropped, the session goes on. */
-  private parse(text: string): Envelope | undefined {
+  private parse(text: string): Frame | undefined {
     try {
       return parseEnvelope(text);
     } catch (err) {
@@ -362,26 +365,22 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     const env = this.parse(text);
     if (!env) return;
     if (this.channel.receive(env, text.length)) return;
-    switch (env.type) {
-      case 'heartbeat':
-      case 'ack':
-        return;
-      case 'error': {
-        const message = String(env.message ?? 'unspecified error');
-        if (env.code === 'session_deleted' || env.code === 'session_replaced') {
-          // Documented rule: a deleted session is never resumed; the client exits (the
-          // operator asked for it to go away) instead of re-registering behind their back.
-          // A replaced one means another instance registered the same name: two clients
-          // replacing each other forever helps nobody, so this one stops and says why.
-          this.fatal = new ReverseProxyError('ERR_SESSION_CLOSED', `gateway closed the session: ${message}`);
-          void transport.close('session deleted by the gateway');
-          return;
-        }
-        this.log.warn({ event: 'gateway_error', code: env.code }, `gateway reported: ${message}`);
-        return;
-      }
-      default:
-        this.log.debug({ type: env.type }, 'ignoring frame of unknown type');
+    if (isKnownEnvelope(env) && env.type === 'error') return this.gatewayError(env, transport);
+    // A heartbeat or an ack says nothing beyond its `ack` (taken by receive()).
+    if (env.type !== 'heartbeat' && env.type !== 'ack') this.log.debug({ type: env.type }, 'ignoring frame of unknown type');
+  }
+
+  private gatewayError(env: ErrorEnvelope, transport: Transport): void {
+    const message = String(env.message ?? 'unspecified error');
+    if (errorEffect(env.code) === 'stop') {
+      // Documented rule: a deleted session is never resumed; the client exits (the
+      // operator asked for it to go away) instead of re-registering behind their back.
+      // A replaced one means another instance registered the same name: two clients
+      // replacing each other forever helps nobody, so this one stops and says why.
+      this.fatal = new ReverseProxyError('ERR_SESSION_CLOSED', `gateway closed the session: ${message}`);
+      void transport.close('session deleted by the gateway');
+      return;
     }
+    this.log.warn({ event: 'gateway_error', code: env.code }, `gateway reported: ${message}`);
   }
 }

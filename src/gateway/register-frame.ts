@@ -6,7 +6,8 @@
  * bytes; the register deadline bounds the time), and waits for the register.
  */
 import { errorMessage } from '../errors.js';
-import { DATA_TYPES, parseEnvelope, type Envelope, type RegisterEnvelope } from '../protocol/envelope.js';
+import { isDataEnvelope, parseEnvelope, type DataEnvelope, type Frame, type RegisterEnvelope, type UnknownEnvelope } from '../protocol/envelope.js';
+import type { TunnelErrorCode } from '../protocol/error-codes.js';
 import { isValidServerName, SERVER_NAME_RULE } from '../protocol/server-name.js';
 import { clip } from '../observability/log-text.js';
 
@@ -18,8 +19,8 @@ export const REGISTER_TIMEOUT_MS = 30_000;
 export type EarlyFrame =
   | { kind: 'register'; register: RegisterEnvelope }
   /** A plain peer's data frame before register: dropped (nobody asked for it). */
-  | { kind: 'early_data'; env: Envelope; bytes: number }
-  | { kind: 'refuse'; code: string; message: string };
+  | { kind: 'early_data'; env: DataEnvelope; bytes: number }
+  | { kind: 'refuse'; code: TunnelErrorCode; message: string };
 
 /** Bytes and frames of early data seen so far on one link. */
 export interface EarlyBudget {
@@ -29,18 +30,20 @@ export interface EarlyBudget {
 
 /** Classify one frame that arrived before register, charging early data to `budget`. */
 export function earlyFrame(text: string, maxFrameBytes: number, budget: EarlyBudget): EarlyFrame {
-  let env: Envelope;
+  let env: Frame;
   try {
     env = parseEnvelope(text, maxFrameBytes);
   } catch (err) {
     return { kind: 'refuse', code: 'invalid_register', message: `${errorMessage(err)} (expected "register")` };
   }
-  if (env.type === 'register') return validateRegister(env);
-  if (!DATA_TYPES.has(env.type) || env.seq !== undefined) {
+  // Until it is checked, a register is as untyped as any frame.
+  if (env.type === 'register') return validateRegister(env as UnknownEnvelope);
+  if (!isDataEnvelope(env) || env.seq !== undefined) {
+    const seq = (env as UnknownEnvelope).seq;
     return {
       kind: 'refuse',
       code: 'invalid_register',
-      message: `the first frame must be "register" (a plain peer may send data frames without seq before it), got "${clip(env.type, 40)}"${env.seq !== undefined ? ' with a seq' : ''}`,
+      message: `the first frame must be "register" (a plain peer may send data frames without seq before it), got "${clip(env.type, 40)}"${seq !== undefined ? ' with a seq' : ''}`,
     };
   }
   const bytes = Buffer.byteLength(text);
@@ -57,8 +60,8 @@ export function earlyFrame(text: string, maxFrameBytes: number, budget: EarlyBud
 }
 
 /** A register frame the rest of the gateway can trust the shape of. */
-function validateRegister(env: Envelope): EarlyFrame {
-  const fail = (message: string, code = 'invalid_register'): EarlyFrame => ({ kind: 'refuse', code, message });
+function validateRegister(env: UnknownEnvelope): EarlyFrame {
+  const fail = (message: string, code: TunnelErrorCode = 'invalid_register'): EarlyFrame => ({ kind: 'refuse', code, message });
   const server = env.server as Record<string, unknown> | undefined;
   if (typeof server !== 'object' || server === null || Array.isArray(server)) return fail('register has no "server" object');
   if (typeof server.name !== 'string' || server.name.trim() === '') return fail('register "server.name" must be a non-empty string');
@@ -77,5 +80,5 @@ function validateRegister(env: Envelope): EarlyFrame {
   if (env.keepalive !== undefined && (typeof env.keepalive !== 'number' || !(env.keepalive > 0))) {
     return fail('register "keepalive" must be a positive number of seconds');
   }
-  return { kind: 'register', register: env as RegisterEnvelope };
+  return { kind: 'register', register: env as unknown as RegisterEnvelope };
 }

@@ -20,7 +20,8 @@ import type { Principal } from './auth.js';
 import { canSee } from './access.js';
 import { nameKey } from '../protocol/server-name.js';
 import { Multiplexer, type RequestDone } from './multiplexer.js';
-import { initializeResultFromRegister } from './server-handshake.js';
+import { initializeResultOf } from '../protocol/mcp-handshake.js';
+import type { TunnelErrorCode } from '../protocol/error-codes.js';
 import { TunnelSession, type SessionEnd, type TunnelSessionHooks } from './tunnel-session.js';
 
 export interface SessionRegistryOptions {
@@ -45,7 +46,7 @@ interface NamedMultiplexer {
 }
 
 export type RegisterOutcome =
-  | { kind: 'refused'; code: string; message: string }
+  | { kind: 'refused'; code: TunnelErrorCode; message: string }
   | { kind: 'accepted'; session: TunnelSession; resumed: boolean };
 
 export class SessionRegistry {
@@ -97,7 +98,7 @@ export class SessionRegistry {
       owner: principal.subject,
       server: reg.server,
       mode,
-      initializeResult: initializeResultFromRegister(reg.server),
+      initializeResult: initializeResultOf(reg.server),
       resumeWindowMs: this.o.resumeWindowMs,
       requestTimeoutMs: this.o.requestTimeoutMs,
       maxQueueBytes: this.o.maxQueueBytes,

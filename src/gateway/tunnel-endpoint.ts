@@ -12,7 +12,8 @@
 import type { Logger } from '../observability/logger.js';
 import { clip } from '../observability/log-text.js';
 import { RateLimitedLog } from '../observability/rate-limited-log.js';
-import { RELIABILITY_VERSION, type Envelope, type RegisterEnvelope } from '../protocol/envelope.js';
+import { RELIABILITY_VERSION, type RegisterAckEnvelope, type RegisterEnvelope } from '../protocol/envelope.js';
+import type { TunnelErrorCode } from '../protocol/error-codes.js';
 import { realClock, type Clock } from '../clock.js';
 import type { TunnelLink } from '../transport/transport.js';
 import type { Principal } from './auth.js';
@@ -100,7 +101,7 @@ export class TunnelEndpoint {
     if (outcome.kind === 'refused') return this.refuse(link, principal, log, outcome.code, outcome.message);
     slot?.registered();
     const { session, resumed } = outcome;
-    const ack: Envelope = {
+    const ack: RegisterAckEnvelope = {
       type: 'register_ack',
       sessionId: session.sessionId,
       status: 'success',
@@ -126,7 +127,7 @@ export class TunnelEndpoint {
     );
   }
 
-  private refuse(link: TunnelLink, principal: Principal, log: Logger, code: string, message: string): void {
+  private refuse(link: TunnelLink, principal: Principal, log: Logger, code: TunnelErrorCode, message: string): void {
     if (this.refusals.allow(principal.subject)) {
       log.warn({ event: 'register_refused', code, reason: clip(message) }, `register refused: ${clip(message)}`);
     }

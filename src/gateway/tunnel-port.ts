@@ -4,20 +4,13 @@
  * McpClientPort, so it is tested with plain objects and no sockets.
  */
 import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.js';
-
-/** The tunneled server's InitializeResult, answered locally to every MCP client. */
-export interface InitializeResultLike {
-  protocolVersion: string;
-  capabilities: Record<string, unknown>;
-  serverInfo: { name: string; version: string; [k: string]: unknown };
-  instructions?: string;
-}
+import type { InitializeResult } from '../protocol/mcp-handshake.js';
 
 export interface TunnelPort {
   readonly sessionId: string;
   readonly serverName: string;
   /** Known once the server is ready (from register, or from the gateway's own initialize). */
-  readonly initializeResult: InitializeResultLike | undefined;
+  readonly initializeResult: InitializeResult | undefined;
   /**
    * undefined when a request can be queued now (ready, and connected or within the
    * resume window); otherwise a sentence saying why not.

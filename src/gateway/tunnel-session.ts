@@ -10,21 +10,23 @@ import type { Logger } from '../observability/logger.js';
 import { clip } from '../observability/log-text.js';
 import { RateLimitedLog } from '../observability/rate-limited-log.js';
 import { ReverseProxyError, errorMessage } from '../errors.js';
-import { parseEnvelope, type Envelope, type ServerDescription } from '../protocol/envelope.js';
+import { isKnownEnvelope, parseEnvelope, type DataEnvelope, type Frame, type ServerDescription, type ServerStatusEnvelope } from '../protocol/envelope.js';
+import type { TunnelErrorCode } from '../protocol/error-codes.js';
+import { INITIALIZED_NOTIFICATION, type InitializeResult } from '../protocol/mcp-handshake.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { exceedsDepth, tooDeepMessage } from '../protocol/json-depth.js';
 import { realClock, type Clock } from '../clock.js';
 import { ReliableChannel, type ChannelMode, type HeldOverflow } from '../protocol/reliable-channel.js';
 import type { TransportCloseInfo, TransportKind, TunnelLink } from '../transport/transport.js';
-import type { InitializeResultLike, TunnelPort } from './tunnel-port.js';
-import { INITIALIZED_NOTIFICATION, initializeRequest, parseInitializeResponse } from './server-handshake.js';
+import type { TunnelPort } from './tunnel-port.js';
+import { initializeRequest, parseInitializeResponse } from './server-handshake.js';
 import { WS_CLOSE } from './links/ws-link.js';
 
 export type SessionEndKind = 'unregistered' | 'expired' | 'deleted' | 'replaced' | 'handshake_failed' | 'overflow' | 'shutdown';
 
 /** What the client is told when the gateway ends its session: an `error` frame, then the link closes. */
 export interface ClientNotice {
-  code: string;
+  code: TunnelErrorCode;
   message: string;
   /** WebSocket close code (default 1000). */
   closeCode?: number;
@@ -44,7 +46,7 @@ type Connection =
 
 type Readiness =
   | { state: 'handshaking'; requestId: string; timer: unknown }
-  | { state: 'ready'; result: InitializeResultLike };
+  | { state: 'ready'; result: InitializeResult };
 
 export interface TunnelSessionHooks {
   onPayload(session: TunnelSession, payload: JsonRpcMessage): void;
@@ -57,7 +59,7 @@ export interface TunnelSessionOptions {
   server: ServerDescription;
   mode: ChannelMode;
   /** From register; undefined starts the gateway's own initialize handshake. */
-  initializeResult: InitializeResultLike | undefined;
+  initializeResult: InitializeResult | undefined;
   resumeWindowMs: number;
   requestTimeoutMs: number;
   maxQueueBytes: number;
@@ -85,7 +87,7 @@ export interface SessionSummary {
   /** When the session entered its current state (ISO 8601). */
   since: string;
   mode: ChannelMode;
-  serverInfo: InitializeResultLike['serverInfo'] | undefined;
+  serverInfo: InitializeResult['serverInfo'] | undefined;
   protocolVersion: string | undefined;
   capabilities: Record<string, unknown> | undefined;
   /** Data frames sent or queued but not yet acknowledged by the client. */
@@ -144,7 +146,7 @@ export class TunnelSession implements TunnelPort {
     return this.readiness.state === 'ready';
   }
 
-  get initializeResult(): InitializeResultLike | undefined {
+  get initializeResult(): InitializeResult | undefined {
     return this.readiness.state === 'ready' ? this.readiness.result : undefined;
   }
 
@@ -233,7 +235,7 @@ export class TunnelSession implements TunnelPort {
   }
 
   private onFrame(text: string): void {
-    let env: Envelope;
+    let env: Frame;
     try {
       env = parseEnvelope(text, this.o.maxFrameBytes);
     } catch (err) {
@@ -243,6 +245,10 @@ export class TunnelSession implements TunnelPort {
       return;
     }
     if (this.channel.receive(env, text.length)) return;
+    if (!isKnownEnvelope(env)) {
+      this.log.debug({ type: clip(env.type, 40) }, 'frame of unknown type ignored');
+      return;
+    }
     switch (env.type) {
       case 'heartbeat':
         this.heartbeat();
@@ -264,7 +270,8 @@ export class TunnelSession implements TunnelPort {
         this.channel.sendControl({ type: 'error', code: 'already_registered', message: 'this link is already registered' });
         return;
       default:
-        this.log.debug({ type: clip(env.type, 40) }, 'frame of unknown type ignored');
+        // register_ack, or a data frame receive() took: nothing a client sends us here.
+        this.log.debug({ type: env.type }, 'frame of unexpected type ignored');
     }
   }
 
@@ -286,7 +293,7 @@ export class TunnelSession implements TunnelPort {
    * The client's local server went down (requests now get -32001 at once; the client fails
    * those it had forwarded) or is back, possibly with a new InitializeResult for new MCP clients.
    */
-  private serverStatus(env: Envelope): void {
+  private serverStatus(env: ServerStatusEnvelope): void {
     if (env.available === false) {
       const why = typeof env.reason === 'string' && env.reason !== '' ? `: ${env.reason.slice(0, 500)}` : '';
       this.serverDown = `local server restarting${why}`;
@@ -296,9 +303,9 @@ export class TunnelSession implements TunnelPort {
     } else if (env.available === true) {
       const wasDown = this.serverDown !== undefined;
       this.serverDown = undefined;
-      const s = env.server as Partial<InitializeResultLike> | undefined;
+      const s = env.server as Partial<InitializeResult> | undefined;
       if (this.readiness.state === 'ready' && s && typeof s.protocolVersion === 'string' && typeof s.serverInfo?.name === 'string') {
-        const result: InitializeResultLike = { protocolVersion: s.protocolVersion, serverInfo: s.serverInfo, capabilities: s.capabilities ?? {} };
+        const result: InitializeResult = { protocolVersion: s.protocolVersion, serverInfo: s.serverInfo, capabilities: s.capabilities ?? {} };
         if (typeof s.instructions === 'string') result.instructions = s.instructions;
         this.readiness = { state: 'ready', result };
         // A new process may list other tools, resources or prompts: let MCP clients that can refresh do so.
@@ -311,8 +318,8 @@ export class TunnelSession implements TunnelPort {
     }
   }
 
-  private deliver(env: Envelope): void {
-    const payload = exceedsDepth(env.payload) ? this.refuseTooDeep(env.payload!) : env.payload!;
+  private deliver(env: DataEnvelope): void {
+    const payload = exceedsDepth(env.payload) ? this.refuseTooDeep(env.payload) : env.payload;
     if (payload === undefined) return;
     const r = this.readiness;
     if (r.state === 'handshaking' && classify(payload) === 'response' && (payload as { id: unknown }).id === r.requestId) {

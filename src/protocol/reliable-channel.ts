@@ -13,7 +13,7 @@
  * - in: pauseDelivery() holds inbound frames unacknowledged (inbox.ts), so the peer's
  *   outbox fills and the peer stops taking new work.
  */
-import { DATA_TYPES, type Envelope } from './envelope.js';
+import { isDataEnvelope, type ControlEnvelope, type DataEnvelope, type DataType, type Frame } from './envelope.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { realClock, type Clock } from '../clock.js';
 import { QueueFullError } from '../errors.js';
@@ -26,7 +26,7 @@ export type ChannelMode = 'reliable' | 'plain';
 
 export interface ReliableChannelOptions {
   /** Receives data frames in seq order, each exactly once (plain frames: as they come). */
-  deliver: (env: Envelope) => void;
+  deliver: (env: DataEnvelope) => void;
   clock?: Clock;
   /** Standalone ack at most this long after unacknowledged inbound data (ms). */
   ackIntervalMs?: number;
@@ -69,7 +69,7 @@ export interface ChannelStats {
 }
 
 export class ReliableChannel {
-  private readonly deliverFn: (env: Envelope) => void;
+  private readonly deliverFn: (env: DataEnvelope) => void;
   private readonly clock: Clock;
   private readonly ackIntervalMs: number;
   private readonly ackEvery: number;
@@ -191,10 +191,10 @@ export class ReliableChannel {
    * Queue one data frame and send it if attached. Throws QueueFullError (and remembers to
    * call onDrain later) when the outbox has no room; nothing is queued then.
    */
-  push(type: 'request' | 'response' | 'notification', payload: JsonRpcMessage, extra?: Record<string, unknown>): number {
+  push(type: DataType, payload: JsonRpcMessage, extra?: Record<string, unknown>): number {
     if (this.closed) return 0;
     const seq = this.nextSeq;
-    const frame: Envelope = this.mode_ === 'reliable' ? { type, seq, payload } : { type, payload };
+    const frame: DataEnvelope = this.mode_ === 'reliable' ? { type, seq, payload } : { type, payload };
     if (extra) Object.assign(frame, extra);
     const body = JSON.stringify(frame);
     const bytes = Buffer.byteLength(body);
@@ -209,7 +209,7 @@ export class ReliableChannel {
   }
 
   /** Send a control frame (heartbeat, error, ...) now, with the current ack. Never queued. */
-  sendControl(env: Envelope): boolean {
+  sendControl(env: ControlEnvelope): boolean {
     if (!this.sendFn) return false;
     if (this.mode_ === 'reliable') {
       env.ack = this.inboundAck;
@@ -223,9 +223,9 @@ export class ReliableChannel {
    * bound). Processes its `ack`; data frames are delivered in order exactly once. Returns
    * true when the frame was a data frame (the caller handles control frames itself).
    */
-  receive(env: Envelope, textLength?: number): boolean {
+  receive(env: Frame, textLength?: number): boolean {
     if (env.ack !== undefined) this.trim(env.ack);
-    if (!DATA_TYPES.has(env.type)) return false;
+    if (!isDataEnvelope(env)) return false;
     if (env.seq === undefined) {
       // Plain peer: best effort, as delivered.
       this.inbox.delivered++;

@@ -4,10 +4,11 @@
  */
 import type { Clock } from '../../src/clock.js';
 import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
-import type { InitializeResultLike, McpClientPort, TunnelPort } from '../../src/gateway/tunnel-port.js';
+import type { McpClientPort, TunnelPort } from '../../src/gateway/tunnel-port.js';
+import type { InitializeResult } from '../../src/protocol/mcp-handshake.js';
 import { QueueFullError } from '../../src/errors.js';
 
-export const FAKE_INIT: InitializeResultLike = {
+export const FAKE_INIT: InitializeResult = {
   protocolVersion: '2025-06-18',
   capabilities: { tools: {} },
   serverInfo: { name: 'fake', version: '1' },
@@ -17,7 +18,7 @@ export class FakeTunnelPort implements TunnelPort {
   readonly pushed: any[] = [];
   unavailable: string | undefined;
   saturated = false;
-  initializeResult: InitializeResultLike | undefined = FAKE_INIT;
+  initializeResult: InitializeResult | undefined = FAKE_INIT;
 
   constructor(
     readonly sessionId = 'tunnel-1',

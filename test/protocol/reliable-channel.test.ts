@@ -5,7 +5,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReliableChannel, CHANNEL_DEFAULTS, type ReliableChannelOptions } from '../../src/protocol/reliable-channel.js';
-import { parseEnvelope, type Envelope } from '../../src/protocol/envelope.js';
+import { parseEnvelope as parseFrame, type DataEnvelope, type UnknownEnvelope } from '../../src/protocol/envelope.js';
+
+const parseEnvelope = (text: string): UnknownEnvelope => parseFrame(text) as UnknownEnvelope;
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { QueueFullError } from '../../src/errors.js';
 import { FakeClock } from './fake-clock.js';
@@ -14,8 +16,8 @@ function msg(n: number, pad = ''): JsonRpcMessage {
   return pad ? { jsonrpc: '2.0', method: 'm', params: { n, pad } } : { jsonrpc: '2.0', method: 'm', params: { n } };
 }
 
-function data(seq: number | undefined, n: number = seq ?? 0, ack?: number): Envelope {
-  const env: Envelope = { type: 'request', payload: msg(n) };
+function data(seq: number | undefined, n: number = seq ?? 0, ack?: number): DataEnvelope {
+  const env: DataEnvelope = { type: 'request', payload: msg(n) };
   if (seq !== undefined) env.seq = seq;
   if (ack !== undefined) env.ack = ack;
   return env;
@@ -28,7 +30,7 @@ function bodyBytes(type: string, seq: number, payload: JsonRpcMessage): number {
 
 function setup(opts: Partial<ReliableChannelOptions> = {}) {
   const clock = new FakeClock();
-  const delivered: Envelope[] = [];
+  const delivered: DataEnvelope[] = [];
   const wire: string[] = [];
   const ch = new ReliableChannel({ deliver: (e) => delivered.push(e), clock, ...opts });
   const send = (f: string): boolean => {
@@ -36,7 +38,7 @@ function setup(opts: Partial<ReliableChannelOptions> = {}) {
     return true;
   };
   const nums = (): number[] => delivered.map((e) => (e.payload as unknown as { params: { n: number } }).params.n);
-  const parsed = (): Envelope[] => wire.map((f) => parseEnvelope(f));
+  const parsed = (): UnknownEnvelope[] => wire.map((f) => parseEnvelope(f));
   const seqs = (): (number | undefined)[] => parsed().map((e) => e.seq);
   return { clock, delivered, wire, ch, send, nums, parsed, seqs };
 }

@@ -12,7 +12,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Envelope } from '../../src/protocol/envelope.js';
+import type { UnknownEnvelope as Envelope } from '../../src/protocol/envelope.js';
 import { RELIABILITY_VERSION } from '../../src/protocol/envelope.js';
 import type { Transport, TransportCloseInfo } from '../../src/transport/transport.js';
 import { ECHO_SERVER } from '../helpers/gateway-harness.js';

@@ -17,7 +17,7 @@ import type { AdminApi } from './admin-api.js';
 import type { HttpLinksEndpoint } from '../links/http-links-endpoint.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { pathOf, sendError, sendJson } from './respond.js';
-import { GATEWAY_MARKER_HEADER } from '../../protocol/envelope.js';
+import { GATEWAY_MARKER_HEADER } from '../../protocol/constants.js';
 
 export interface RequestHandlerOptions {
   authenticate: Authenticate;

@@ -13,7 +13,7 @@ import type { Authenticate } from '../authenticator.js';
 import type { TunnelEndpoint } from '../tunnel-endpoint.js';
 import type { LinkQuota } from './link-quota.js';
 import { WsLink, WS_CLOSE } from './ws-link.js';
-import { GATEWAY_MARKER_HEADER } from '../../protocol/envelope.js';
+import { GATEWAY_MARKER_HEADER } from '../../protocol/constants.js';
 
 export const WS_TUNNEL_PATH = '/reverse-proxy/ws';
 
