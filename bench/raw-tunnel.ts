@@ -18,7 +18,7 @@
  *   has delivered all of them in order.
  */
 import { startGateway, type RunningGateway } from '../src/gateway/index.js';
-import { TunnelEndpoint } from '../src/gateway/tunnel-endpoint.js';
+import { TunnelEndpoint } from '../src/gateway/tunnel/tunnel-endpoint.js';
 import { GATEWAY_DEFAULTS } from '../src/config/types.js';
 import { createDispatcher } from '../src/net/dispatcher.js';
 import { silentLogger } from '../src/observability/logger.js';

@@ -16,4 +16,4 @@ export { createLogger, type Logger } from './observability/logger.js';
 export type { Envelope, ServerDescription } from './protocol/envelope.js';
 export type { Transport, TransportKind } from './transport/transport.js';
 export { startGateway } from './gateway/index.js';
-export { mintToken } from './gateway/auth.js';
+export { mintToken } from './gateway/http/auth.js';

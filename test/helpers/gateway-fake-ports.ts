@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../../src/clock.js';
 import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
-import type { McpClientPort, TunnelPort } from '../../src/gateway/tunnel-port.js';
+import type { McpClientPort, TunnelPort } from '../../src/gateway/mcp/tunnel-port.js';
 import type { InitializeResult } from '../../src/protocol/mcp-handshake.js';
 import { QueueFullError } from '../../src/errors.js';
 

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
 import { WebSocketTransport, WS_HIGH_WATER_BYTES } from '../../src/transport/websocket.js';
-import { WsLink } from '../../src/gateway/links/ws-link.js';
+import { WsLink } from '../../src/gateway/tunnel/links/ws-link.js';
 import { waitFor } from '../helpers/system.js';
 
 /** The underlying net.Socket of a `ws` WebSocket: pausing it stops reading from the wire. */

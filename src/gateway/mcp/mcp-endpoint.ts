@@ -1,0 +1,260 @@
+/**
+ * `POST|GET|DELETE /servers/{name}/mcp`: the MCP Streamable HTTP endpoint, one SDK
+ * StreamableHTTPServerTransport per MCP client session. We use only the SDK's transport
+ * (HTTP, SSE streams, session header checks), never its Server class: messages are
+ * relayed raw through the server's Multiplexer.
+ *
+ * Checks, in order: Origin (DNS rebinding, origin-policy.ts), the session header, then for
+ * a new session: the server exists and the caller may use it (access.ts canUse).
+ * Slow clients: when a session's open responses hold more than `maxBufferedBytes` unsent
+ * bytes (a reader that stopped reading its SSE stream), the session is closed — its
+ * buffered output would otherwise grow without bound in gateway memory.
+ * Plain requests on a session are answered with JSON instead of an SSE stream when they
+ * can be (json-fast-path.ts): one write instead of a web stream per POST.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../../observability/logger.js';
+import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
+import type { Principal } from '../http/auth.js';
+import { canUse } from '../http/access.js';
+import type { OriginCheck } from '../http/origin-policy.js';
+import type { Multiplexer } from './multiplexer.js';
+import type { SessionRegistry } from '../tunnel/session-registry.js';
+import type { Multiplexers } from './multiplexers.js';
+import { readBody, sendJson } from '../http/respond.js';
+import { fastPathRequest, JsonResponses } from './json-responses.js';
+import { exceedsDepth, tooDeepMessage } from '../../protocol/json-depth.js';
+
+export interface McpEndpointOptions {
+  registry: SessionRegistry;
+  multiplexers: Multiplexers;
+  maxBodyBytes: number;
+  logger: Logger;
+  /** `--open-servers`: every authenticated user may use every server. */
+  openServers: boolean;
+  originAllowed: OriginCheck;
+  /** Unsent bytes one MCP session may have queued on its responses before it is closed. */
+  maxBufferedBytes: number;
+  /** Metrics: a request refused for a policy reason. */
+  onRefused?: (reason: 'origin' | 'forbidden' | 'slow_client' | 'max_mcp_sessions') => void;
+  /** Close a session with no request and no open stream for this long (ms); 0 = never. */
+  idleMs?: number;
+  /** Open sessions one token subject may hold, all servers together (`--max-mcp-sessions-per-user`). */
+  maxSessionsPerUser?: number;
+  /** SSE keepalive comment interval on the session's streams (ms; the SDK's default is 15 s). */
+  keepaliveMs?: number;
+}
+
+interface McpSession {
+  transport: StreamableHTTPServerTransport;
+  serverName: string;
+  owner: string;
+  /** Responses (SSE streams, pending POSTs) still open for this session. */
+  responses: Set<ServerResponse>;
+  /** Open GET requests: with status 200 sent, the standalone SSE stream (json-fast-path.ts). */
+  gets: Set<ServerResponse>;
+  /** Requests answered with application/json instead of an SSE stream (json-fast-path.ts). */
+  json: JsonResponses;
+  mux: Multiplexer;
+  lastActive: number;
+  /** Give back the owner's session slot (once; on close, or when initialize did not open a session). */
+  release: () => void;
+}
+
+export class McpEndpoint {
+  private readonly sessions = new Map<string, McpSession>();
+  /** Token subject → sessions it holds, counted from the initialize request on. */
+  private readonly perOwner = new Map<string, number>();
+  private readonly sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly o: McpEndpointOptions) {
+    // MCP clients often vanish without DELETE; their sessions (and multiplexer state) would
+    // otherwise stay until the gateway stops.
+    const idleMs = o.idleMs ?? 0;
+    if (idleMs > 0) {
+      this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(60_000, Math.max(250, idleMs / 4)));
+      this.sweeper.unref();
+    }
+  }
+
+  private closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const [id, s] of this.sessions) {
+      if (s.responses.size > 0 || now - s.lastActive < idleMs) continue;
+      this.o.logger.info({ event: 'mcp_session_idle', mcpSessionId: id, server: s.serverName }, `MCP client session idle for ${Math.round(idleMs / 1000)} s: closed`);
+      void s.transport.close();
+    }
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, serverName: string, principal: Principal): Promise<void> {
+    const origin = req.headers.origin;
+    if (!this.o.originAllowed(origin)) {
+      this.o.onRefused?.('origin');
+      this.o.logger.warn({ event: 'origin_refused', origin, server: serverName }, `MCP request with Origin ${origin} refused (not in --allowed-origins)`);
+      return sendJson(res, 403, rpcError(null, -32000, `Forbidden: Origin ${origin} is not allowed (see --allowed-origins)`));
+    }
+    let body: unknown;
+    if (req.method === 'POST') {
+      const read = await readBody(req, this.o.maxBodyBytes);
+      if (read.kind === 'too_large') {
+        return sendJson(res, 413, rpcError(null, RpcErrorCode.MessageTooLarge, `request body exceeds the maximum of ${read.limit} bytes`));
+      }
+      try {
+        body = JSON.parse(read.text);
+      } catch {
+        return sendJson(res, 400, rpcError(null, RpcErrorCode.ParseError, 'Parse error: request body is not valid JSON'));
+      }
+      // Refused before anything recurses over it; the session (if any) goes on serving.
+      if (exceedsDepth(body)) return sendJson(res, 400, rpcError(null, RpcErrorCode.InvalidRequest, `Invalid Request: ${tooDeepMessage('the request body')}`));
+    }
+    const sid = req.headers['mcp-session-id'];
+    if (typeof sid === 'string') {
+      const existing = this.sessions.get(sid);
+      // Another user's session id is as unknown to this caller as a made-up one.
+      if (!existing || existing.serverName !== serverName || existing.owner !== principal.subject) {
+        return sendJson(res, 404, rpcError(null, -32001, 'Session not found'));
+      }
+      existing.lastActive = Date.now();
+      track(existing, res);
+      const fast = fastPathRequest(req, body);
+      if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
+        existing.json.begin(fast.id, res, sid);
+        return existing.mux.fromClient(sid, fast);
+      }
+      if (req.method === 'GET') {
+        existing.gets.add(res);
+        res.once('close', () => existing.gets.delete(res));
+      }
+      return existing.transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST' || !isInitialize(body)) {
+      return sendJson(res, 400, rpcError(null, -32000, 'Bad Request: no Mcp-Session-Id header; a new MCP session must start with initialize'));
+    }
+    const tunnel = this.o.registry.serving(serverName);
+    const mux = this.o.multiplexers.get(serverName);
+    if (!tunnel || !mux) return sendJson(res, 404, rpcError(null, RpcErrorCode.TunnelUnavailable, `no tunneled server named ${serverName}`));
+    if (!canUse(principal, tunnel, this.o.openServers)) {
+      this.o.onRefused?.('forbidden');
+      this.o.logger.info({ event: 'mcp_forbidden', server: serverName, subject: principal.subject }, 'MCP session refused: not the server owner');
+      return sendJson(
+        res,
+        403,
+        rpcError(null, -32000, `Forbidden: server ${serverName} belongs to another user (only its owner and admins may use it unless the gateway runs with --open-servers)`),
+      );
+    }
+    const limit = this.o.maxSessionsPerUser ?? Infinity;
+    const held = this.perOwner.get(principal.subject) ?? 0;
+    if (held >= limit) {
+      this.o.onRefused?.('max_mcp_sessions');
+      this.o.logger.warn({ event: 'mcp_sessions_exhausted', subject: principal.subject, server: serverName, limit }, 'MCP session refused: too many sessions for this user');
+      const id = (body as { id?: unknown }).id;
+      return sendJson(
+        res,
+        429,
+        rpcError(
+          typeof id === 'string' || typeof id === 'number' ? id : null,
+          -32000,
+          `Too many MCP sessions: ${principal.subject} already holds ${held} (--max-mcp-sessions-per-user ${limit}); close one (DELETE) or let an idle one expire`,
+        ),
+      );
+    }
+    // Counted before the first await, so concurrent initializes cannot both take the last slot.
+    const session = this.open(serverName, principal.subject, mux);
+    track(session, res);
+    try {
+      await session.transport.handleRequest(req, res, body);
+    } finally {
+      // The SDK refused the initialize (bad headers or body): no session, no slot.
+      if (session.transport.sessionId === undefined) session.release();
+    }
+  }
+
+  /** Close every MCP client session (gateway shutdown). */
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
+  }
+
+  private open(serverName: string, owner: string, mux: Multiplexer): McpSession {
+    const log = this.o.logger.child({ server: serverName, owner });
+    this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      const n = (this.perOwner.get(owner) ?? 1) - 1;
+      if (n > 0) this.perOwner.set(owner, n);
+      else this.perOwner.delete(owner);
+    };
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
+      // client eventually fails at the TCP level and ends the stream (docs/gateway.md, "Connections").
+      ...(this.o.keepaliveMs !== undefined ? { keepAliveMs: this.o.keepaliveMs } : {}),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, session);
+        mux.addClient({ id, principal: owner, send: (msg, related) => this.send(session, msg, related) });
+        log.info({ event: 'mcp_session_opened', mcpSessionId: id }, 'MCP client session opened');
+      },
+    });
+    transport.onmessage = (msg) => {
+      const id = transport.sessionId;
+      if (id !== undefined) mux.fromClient(id, msg as JsonRpcMessage);
+    };
+    transport.onclose = () => {
+      release();
+      const id = transport.sessionId;
+      if (id === undefined || this.sessions.get(id)?.transport !== transport) return;
+      this.sessions.delete(id);
+      mux.removeClient(id);
+      session.json.closeAll();
+      log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
+    };
+    transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
+    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: Date.now(), release };
+    return session;
+  }
+
+  private async send(session: McpSession, msg: JsonRpcMessage, relatedRequestId: JsonRpcId | undefined): Promise<void> {
+    // A fast-path request's answer is written as JSON; what relates to it goes on the GET stream.
+    const route = session.json.route(msg, relatedRequestId);
+    if (route === 'standalone') await session.transport.send(msg as JSONRPCMessage);
+    else if (route === 'sdk') await session.transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    let buffered = 0;
+    for (const r of session.responses) buffered += r.writableLength;
+    if (buffered <= this.o.maxBufferedBytes) return;
+    this.o.onRefused?.('slow_client');
+    this.o.logger.warn(
+      { event: 'slow_client_closed', server: session.serverName, owner: session.owner, mcpSessionId: session.transport.sessionId, buffered, limit: this.o.maxBufferedBytes },
+      `MCP client session closed: ${buffered} bytes unsent to a client that stopped reading (limit ${this.o.maxBufferedBytes})`,
+    );
+    // Destroy first: ending a response would still wait to flush what the client never reads.
+    for (const r of session.responses) r.destroy();
+    await session.transport.close();
+  }
+}
+
+function track(session: McpSession, res: ServerResponse): void {
+  session.responses.add(res);
+  res.once('close', () => {
+    session.responses.delete(res);
+    session.lastActive = Date.now();
+  });
+}
+
+/** The SDK has accepted a GET (status 200 sent) that is still open: the standalone stream. */
+function hasStandaloneStream(session: McpSession): boolean {
+  for (const r of session.gets) if (r.headersSent && r.statusCode === 200 && !r.writableEnded) return true;
+  return false;
+}
+
+function isInitialize(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
+}
