@@ -9,6 +9,7 @@
  *                   └── exit, no restart (policy or budget) ──▶ failed      stop() ──▶ stopped
  */
 import { EventEmitter } from 'node:events';
+import { realClock, wait, type Clock } from '../clock.js';
 import { errorMessage, LocalServerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
@@ -33,6 +34,8 @@ export interface ChildSupervisorOptions {
   server: Omit<LocalServerOptions, 'logger'>;
   policy: RestartPolicy;
   logger: Logger;
+  /** Restart delays and the restart budget's window (tests: fake time). */
+  clock?: Clock;
 }
 
 export function describeExit(exit: ExitInfo): string {
@@ -42,6 +45,7 @@ export function describeExit(exit: ExitInfo): string {
 export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   private readonly budget: RestartBudget;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private current: LocalServer | undefined;
   private state_: SupervisorState = 'idle';
   private paused = false;
@@ -54,6 +58,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   constructor(private readonly o: ChildSupervisorOptions) {
     super();
     this.log = o.logger;
+    this.clock = o.clock ?? realClock;
     this.budget = new RestartBudget(o.policy);
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => undefined);
@@ -109,7 +114,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   }
 
   private async spawn(): Promise<InitializeResult> {
-    const local = new LocalServer({ ...this.o.server, logger: this.log });
+    const local = new LocalServer({ clock: this.clock, ...this.o.server, logger: this.log });
     this.current = local;
     const init = await local.start();
     if (this.state_ === 'stopped') {
@@ -131,7 +136,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     let last: { exit: ExitInfo; why: string } = { exit, why: `local MCP server exited (${describeExit(exit)})` };
     // Bounded by the budget: every iteration consumes one restart or ends the loop.
     for (;;) {
-      const decision = this.budget.decide(last.exit, Date.now());
+      const decision = this.budget.decide(last.exit, this.clock.now());
       if (!decision.restart) {
         this.state_ = 'failed';
         const not = this.o.policy.mode === 'never' ? '' : `; not restarted: ${decision.reason}`;
@@ -163,14 +168,10 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     return this.state_ === 'stopped';
   }
 
+  /** No child runs while this waits: the ref'd timer keeps the process alive. */
   private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      this.cancelWait = done;
-    });
+    const delay = wait(this.clock, ms, { ref: true });
+    this.cancelWait = delay.cancel;
+    return delay.done;
   }
 }

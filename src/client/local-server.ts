@@ -10,6 +10,7 @@
  * reach the user unchanged.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { realClock, type Clock } from '../clock.js';
 import { LocalServerError } from '../errors.js';
 import { classify, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../observability/logger.js';
@@ -36,6 +37,8 @@ export interface LocalServerOptions {
   clientInfo?: { name: string; version: string };
   /** Each step of stop(): stdin EOF, then SIGTERM, then SIGKILL. Default 2000 ms. */
   stopGraceMs?: number;
+  /** The initialize deadline and the stop steps (tests: fake time). */
+  clock?: Clock;
 }
 
 /** An id our own initialize uses; gateway-side ids are rewritten and never look like it. */
@@ -49,6 +52,7 @@ export class LocalServer {
 
   private readonly options: LocalServerOptions;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private child?: ChildProcess;
   private _state: LocalServerState = 'idle';
   private _onmessage?: (msg: JsonRpcMessage) => void;
@@ -67,6 +71,7 @@ export class LocalServer {
   constructor(options: LocalServerOptions) {
     this.options = options;
     this.log = options.logger.child({ component: 'local-server' });
+    this.clock = options.clock ?? realClock;
   }
 
   get state(): LocalServerState {
@@ -95,7 +100,7 @@ export class LocalServer {
     this._state = 'starting';
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     const initialized = new Promise<InitializeResult>((resolve, reject) => (this.pendingInit = { resolve, reject }));
-    const timer = setTimeout(() => this.failInit(this.initTimeoutError()), this.options.initTimeoutMs);
+    const timer = this.clock.setTimeout(() => this.failInit(this.initTimeoutError()), this.options.initTimeoutMs, { ref: true });
     try {
       this.spawnChild(file, args);
       this.send(initializeRequest(INIT_REQUEST_ID, this.options.clientInfo));
@@ -111,7 +116,7 @@ export class LocalServer {
       await this.stop();
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       this.pendingInit = undefined;
     }
   }
@@ -300,10 +305,9 @@ export class LocalServer {
   /** True if the child exited within `ms`. The timer is unref'd: it never holds the process open. */
   private waitExit(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      timer.unref();
+      const timer = this.clock.setTimeout(() => resolve(false), ms);
       void this.exited.then(() => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         resolve(true);
       });
     });

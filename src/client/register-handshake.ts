@@ -4,6 +4,7 @@
  * when retrying cannot help), within a deadline. Frames that arrive right behind the ack
  * (a transport may hand over a whole batch at once) are kept in `early` for the caller.
  */
+import type { Clock } from '../clock.js';
 import { ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { isKnownEnvelope, type Frame, type RegisterAckEnvelope, type RegisterEnvelope } from '../protocol/envelope.js';
@@ -19,6 +20,7 @@ export interface RegisterHandshake {
   setHandler: (h: (text: string) => void) => void;
   early: string[];
   timeoutMs: number;
+  clock: Clock;
   /** Parse a frame; undefined (already logged) when it is malformed. */
   parse: (text: string) => Frame | undefined;
   log: Logger;
@@ -27,13 +29,12 @@ export interface RegisterHandshake {
 export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
   const { transport } = o;
   return new Promise<RegisterAckEnvelope>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = o.clock.setTimeout(() => {
       void transport.close('no register_ack');
       reject(new TransportError(`gateway did not answer register within ${o.timeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' }));
     }, o.timeoutMs);
-    timer.unref();
     void o.closed.then((info) => {
-      clearTimeout(timer);
+      o.clock.clearTimeout(timer);
       reject(info.error ?? new TransportError(`transport closed during registration (${info.reason})`));
     });
     o.setHandler((text) => {
@@ -42,11 +43,11 @@ export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
       if (!isKnownEnvelope(env)) {
         o.log.debug({ type: env.type }, 'frame before register_ack ignored');
       } else if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
-        clearTimeout(timer);
+        o.clock.clearTimeout(timer);
         o.setHandler((next) => o.early.push(next));
         resolve(env);
       } else if (env.type === 'error') {
-        clearTimeout(timer);
+        o.clock.clearTimeout(timer);
         void transport.close('registration refused');
         const msg = `gateway refused registration: ${String(env.message ?? 'no reason given')}`;
         // A refusal that will not fix itself (the name, the register) ends the client.

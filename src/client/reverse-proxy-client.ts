@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
 import { CONNECT_DEFAULTS, type ConnectOptions } from '../config/types.js';
 import { ReverseProxyError } from '../errors.js';
 import { NetworkPath } from '../net/dispatcher.js';
@@ -55,6 +56,8 @@ export interface ReverseProxyClientOptions extends ConnectOptions {
   env?: NodeJS.ProcessEnv;
   /** Override the undici dispatcher (tests). */
   dispatcher?: Dispatcher;
+  /** Every timer of the client: reconnects, keepalive, restarts (tests: fake time). Default the real clock. */
+  clock?: Clock;
 }
 
 export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
@@ -132,6 +135,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
         capMs: RESTART_CAP_MS,
       },
       logger: this.log,
+      ...(o.clock ? { clock: o.clock } : {}),
     });
     this.local = local;
     const init = await local.start();
@@ -147,6 +151,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       keepaliveMs: o.keepalive * 1000,
       logger: this.log,
       ...(o.token ? { token: o.token } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
     });
     const tunnel = new TunnelClient({
       server,
@@ -157,6 +162,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       registerTimeoutMs: Math.max(10_000, o.handshakeTimeout * 1000),
       maxQueueBytes: o.maxQueueBytes,
       logger: this.log,
+      ...(o.clock ? { clock: o.clock } : {}),
     });
     this.tunnel = tunnel;
     this.wire(local, tunnel, server);

@@ -10,6 +10,7 @@
  * `register` + `resume` (docs/protocol.md §2–§3), whichever transport carries it then.
  */
 import { EventEmitter } from 'node:events';
+import { realClock, wait, type Clock } from '../clock.js';
 import {
   isKnownEnvelope,
   parseEnvelope,
@@ -21,6 +22,7 @@ import {
   type RegisterEnvelope,
   type ServerDescription,
 } from '../protocol/envelope.js';
+import { GATEWAY_SILENCE_KEEPALIVES } from '../protocol/constants.js';
 import { errorEffect } from '../protocol/error-codes.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { ReliableChannel, type HeldOverflow } from '../protocol/reliable-channel.js';
@@ -35,7 +37,7 @@ export type TunnelState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'clo
 
 export interface TunnelClientOptions {
   server: ServerDescription;
-  negotiator: TransportNegotiator;
+  negotiator: TransportOpener;
   reconnectDelayMs: number;
   /** 0 = forever. Counts consecutive failed attempts. */
   maxRetries: number;
@@ -44,7 +46,12 @@ export interface TunnelClientOptions {
   registerTimeoutMs: number;
   maxQueueBytes: number;
   logger: Logger;
+  /** Keepalive, backoff and register deadline (tests: fake time). */
+  clock?: Clock;
 }
+
+/** What the tunnel needs of the TransportNegotiator, so that tests can hand in their own. */
+export type TransportOpener = Pick<TransportNegotiator, 'open' | 'dispose' | 'onupgrade'>;
 
 export interface TunnelEvents {
   connected: [{ sessionId: string; transport: TransportKind; resumed: boolean; replayed: number; mode: string }];
@@ -55,13 +62,11 @@ export interface TunnelEvents {
   drain: [];
 }
 
-/** A silent peer is declared dead after this many keepalive intervals (so within 2×). */
-const DEAD_AFTER_KEEPALIVES = 1.5;
-
 export class TunnelClient extends EventEmitter<TunnelEvents> {
   readonly channel: ReliableChannel;
   private readonly opts: TunnelClientOptions;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private state_: TunnelState = 'idle';
   private sessionId_: string | undefined;
   private transport: Transport | undefined;
@@ -78,7 +83,9 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     super();
     this.opts = opts;
     this.log = opts.logger;
+    this.clock = opts.clock ?? realClock;
     this.channel = new ReliableChannel({
+      clock: this.clock,
       deliver: (env) => this.emit('message', env.payload!),
       maxQueueBytes: opts.maxQueueBytes,
       onDrain: () => this.emit('drain'),
@@ -214,13 +221,10 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       if (this.isStopped()) break;
       const delay = backoffDelay({ baseMs: this.opts.reconnectDelayMs, capMs: BACKOFF_CAP_MS }, Math.max(1, failures));
       this.log.debug({ event: 'backoff', delayMs: delay }, `next attempt in ${delay} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      // The one thing keeping the process alive while the gateway is away: a ref'd timer.
+      const backoff = wait(this.clock, delay, { ref: true });
+      this.wake = backoff.cancel;
+      await backoff.done;
       this.wake = undefined;
       this.movingUp = false;
     }
@@ -288,17 +292,19 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     );
     this.emit('connected', { sessionId: ack.sessionId, transport: transport.kind, resumed, replayed, mode: this.channel.mode });
 
-    let lastRx = Date.now();
-    let lastHeartbeat = Date.now();
+    let lastRx = this.clock.now();
+    let lastHeartbeat = lastRx;
     onFrame = (text) => {
-      lastRx = Date.now();
+      lastRx = this.clock.now();
       this.onFrame(text, transport);
     };
     for (const text of early.splice(0)) onFrame(text);
     const keepalive = this.opts.keepaliveMs;
-    const tick = setInterval(() => {
-      const now = Date.now();
-      if (now - lastRx > keepalive * DEAD_AFTER_KEEPALIVES) {
+    const tickMs = Math.max(50, Math.floor(keepalive / 4));
+    let tick: unknown;
+    const check = (): void => {
+      const now = this.clock.now();
+      if (now - lastRx > keepalive * GATEWAY_SILENCE_KEEPALIVES) {
         void transport.close(`no frame from the gateway for ${Math.round((now - lastRx) / 1000)} s (dead peer)`);
         closed({ reason: `gateway silent for ${now - lastRx} ms: dead peer`, error: new TransportError('dead peer', { code: 'ERR_PEER_DEAD' }) });
         return;
@@ -307,11 +313,12 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         lastHeartbeat = now;
         this.channel.sendControl({ type: 'heartbeat' });
       }
-    }, Math.max(50, Math.floor(keepalive / 4)));
-    tick.unref();
+      tick = this.clock.setTimeout(check, tickMs);
+    };
+    tick = this.clock.setTimeout(check, tickMs);
 
     const info = await closedP;
-    clearInterval(tick);
+    this.clock.clearTimeout(tick);
     this.channel.detach();
     this.transport = undefined;
     if (!this.isStopped()) {
@@ -346,6 +353,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       setHandler,
       early,
       timeoutMs: this.opts.registerTimeoutMs,
+      clock: this.clock,
       parse: (text) => this.parse(text),
       log: this.log,
     });

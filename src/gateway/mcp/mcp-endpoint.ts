@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { realClock, type Clock } from '../../clock.js';
 import type { Logger } from '../../observability/logger.js';
 import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import type { Principal } from '../http/auth.js';
@@ -46,6 +47,8 @@ export interface McpEndpointOptions {
   maxSessionsPerUser?: number;
   /** SSE keepalive comment interval on the session's streams (ms; the SDK's default is 15 s). */
   keepaliveMs?: number;
+  /** The idle sweep (tests: fake time). */
+  clock?: Clock;
 }
 
 interface McpSession {
@@ -68,20 +71,26 @@ export class McpEndpoint {
   private readonly sessions = new Map<string, McpSession>();
   /** Token subject → sessions it holds, counted from the initialize request on. */
   private readonly perOwner = new Map<string, number>();
-  private readonly sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly clock: Clock;
+  private sweeper: unknown;
 
   constructor(private readonly o: McpEndpointOptions) {
+    this.clock = o.clock ?? realClock;
     // MCP clients often vanish without DELETE; their sessions (and multiplexer state) would
     // otherwise stay until the gateway stops.
     const idleMs = o.idleMs ?? 0;
-    if (idleMs > 0) {
-      this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(60_000, Math.max(250, idleMs / 4)));
-      this.sweeper.unref();
-    }
+    if (idleMs > 0) this.sweep(idleMs, Math.min(60_000, Math.max(250, idleMs / 4)));
+  }
+
+  private sweep(idleMs: number, everyMs: number): void {
+    this.sweeper = this.clock.setTimeout(() => {
+      this.closeIdle(idleMs);
+      this.sweep(idleMs, everyMs);
+    }, everyMs);
   }
 
   private closeIdle(idleMs: number): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [id, s] of this.sessions) {
       if (s.responses.size > 0 || now - s.lastActive < idleMs) continue;
       this.o.logger.info({ event: 'mcp_session_idle', mcpSessionId: id, server: s.serverName }, `MCP client session idle for ${Math.round(idleMs / 1000)} s: closed`);
@@ -121,8 +130,8 @@ export class McpEndpoint {
       if (!existing || existing.serverName !== serverName || existing.owner !== principal.subject) {
         return sendJson(res, 404, rpcError(null, -32001, 'Session not found'));
       }
-      existing.lastActive = Date.now();
-      track(existing, res);
+      existing.lastActive = this.clock.now();
+      track(existing, res, this.clock);
       const fast = fastPathRequest(req, body);
       if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
         existing.json.begin(fast.id, res, sid);
@@ -167,7 +176,7 @@ export class McpEndpoint {
     }
     // Counted before the first await, so concurrent initializes cannot both take the last slot.
     const session = this.open(serverName, principal.subject, mux);
-    track(session, res);
+    track(session, res, this.clock);
     try {
       await session.transport.handleRequest(req, res, body);
     } finally {
@@ -178,7 +187,7 @@ export class McpEndpoint {
 
   /** Close every MCP client session (gateway shutdown). */
   async close(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
+    this.clock.clearTimeout(this.sweeper);
     await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
   }
 
@@ -218,7 +227,7 @@ export class McpEndpoint {
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
     };
     transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
-    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: Date.now(), release };
+    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: this.clock.now(), release };
     return session;
   }
 
@@ -241,11 +250,11 @@ export class McpEndpoint {
   }
 }
 
-function track(session: McpSession, res: ServerResponse): void {
+function track(session: McpSession, res: ServerResponse, clock: Clock): void {
   session.responses.add(res);
   res.once('close', () => {
     session.responses.delete(res);
-    session.lastActive = Date.now();
+    session.lastActive = clock.now();
   });
 }
 
