@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../../observability/logger.js';
 import { clip } from '../../observability/log-text.js';
-import { RateLimitedLog } from '../../observability/rate-limited-log.js';
+import { refusalLog, type RateLimitedLog } from '../../observability/rate-limited-log.js';
 import { RELIABILITY_VERSION, type RegisterAckEnvelope, type RegisterEnvelope } from '../../protocol/envelope.js';
 import type { TunnelErrorCode } from '../../protocol/error-codes.js';
 import { realClock, type Clock } from '../../clock.js';
@@ -22,10 +22,6 @@ import type { LinkSlot } from './links/link-quota.js';
 import { MeteredLink, type FrameCounter } from './links/metered-link.js';
 import { earlyFrame, REGISTER_TIMEOUT_MS, type EarlyBudget } from './register-frame.js';
 import type { SessionRegistry } from './session-registry.js';
-
-/** Refused registers logged per subject and interval before the summary line takes over. */
-export const REFUSAL_LOG_BURST = 5;
-export const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 export interface TunnelEndpointOptions {
   registry: SessionRegistry;
@@ -44,16 +40,7 @@ export class TunnelEndpoint {
 
   constructor(private readonly o: TunnelEndpointOptions) {
     this.clock = o.clock ?? realClock;
-    this.refusals = new RateLimitedLog({
-      burst: REFUSAL_LOG_BURST,
-      intervalMs: REFUSAL_LOG_INTERVAL_MS,
-      clock: this.clock,
-      summary: (subject, suppressed, intervalMs) =>
-        o.logger.warn(
-          { event: 'register_refused_summary', owner: clip(subject), suppressed },
-          `${suppressed} more register refusal(s) for ${clip(subject)} in the last ${intervalMs / 1000} s not logged one by one`,
-        ),
-    });
+    this.refusals = refusalLog(o.logger, 'register_refused', 'register refusal', this.clock);
   }
 
   /** Take an authenticated link; it becomes a session's link once it registers. */

@@ -11,6 +11,7 @@ import { clip } from '../../observability/log-text.js';
 import { RateLimitedLog } from '../../observability/rate-limited-log.js';
 import { ReverseProxyError, errorMessage } from '../../errors.js';
 import { isKnownEnvelope, parseEnvelope, type DataEnvelope, type Frame, type ServerDescription } from '../../protocol/envelope.js';
+import { DEFAULT_KEEPALIVE_S } from '../../protocol/constants.js';
 import type { TunnelErrorCode } from '../../protocol/error-codes.js';
 import type { InitializeResult } from '../../protocol/mcp-handshake.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
@@ -69,7 +70,6 @@ export interface TunnelSessionOptions {
 /** Lines per peer-triggered event (bad_frame, client_error, …) and session logged per interval; then one summary. */
 export const PEER_LOG_BURST = 10;
 export const PEER_LOG_INTERVAL_MS = 60_000;
-const DEFAULT_KEEPALIVE_MS = 30_000;
 
 export interface SessionSummary {
   sessionId: string;
@@ -288,7 +288,7 @@ export class TunnelSession {
    */
   private heartbeat(): void {
     const now = this.clock.now();
-    const gapMs = (this.o.keepaliveMs ?? DEFAULT_KEEPALIVE_MS) / 2;
+    const gapMs = (this.o.keepaliveMs ?? DEFAULT_KEEPALIVE_S * 1000) / 2;
     if (this.channel.mode === 'plain' && now - this.lastHeartbeatAnswer < gapMs) return;
     this.lastHeartbeatAnswer = now;
     this.channel.sendControl({ type: 'heartbeat', timestamp: new Date(now).toISOString() });

@@ -82,7 +82,7 @@ test('unregister, DELETE (close) and resume-window expiry leave nothing behind f
 });
 
 test('MCP client sessions keep the multiplexer: clear errors while the tunnel is gone, served again after the owner re-registers', async () => {
-  const { registry, multiplexers, register, forgotten } = setup();
+  const { multiplexers, register, forgotten } = setup();
   register('alice', 'echo').deliver({ type: 'unregister' });
   const first = register('alice', 'echo');
   const mux = multiplexers.get('echo')!;

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionRegistry } from '../../../src/gateway/tunnel/session-registry.js';
-import { REFUSAL_LOG_BURST, REFUSAL_LOG_INTERVAL_MS, TunnelEndpoint } from '../../../src/gateway/tunnel/tunnel-endpoint.js';
+import { TunnelEndpoint } from '../../../src/gateway/tunnel/tunnel-endpoint.js';
+import { REFUSAL_LOG_BURST, REFUSAL_LOG_INTERVAL_MS } from '../../../src/observability/rate-limited-log.js';
 import { PEER_LOG_BURST } from '../../../src/gateway/tunnel/tunnel-session.js';
 import type { TransportCloseInfo, TunnelLink } from '../../../src/transport/transport.js';
 import { FakeTunnelPeer } from '../../helpers/gateway-fake-peer.js';

@@ -131,7 +131,8 @@ export class HttpLink extends LinkBase {
   private congested = false;
   private lastRequest: number;
   private timer: unknown;
-  private readonly clock: Clock;
+  /** The link's timers, and those of its downstreams (sse-downstream.ts, poll-downstream.ts). */
+  readonly clock: Clock;
   private readonly unattendedMs: number;
 
   constructor(private readonly o: HttpLinkOptions) {

@@ -9,14 +9,16 @@
  * a place in the subject's link quota (429 over it) until it is forgotten.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../../../clock.js';
 import type { Logger } from '../../../observability/logger.js';
+import { linkRef } from '../../../protocol/constants.js';
 import type { Principal } from '../../http/auth.js';
 import type { LinkAcceptor } from './link.js';
 import { readBody, sendError, sendJson } from '../../http/respond.js';
 import { HttpLink } from './http-link.js';
 import type { LinkQuota, LinkSlot } from './link-quota.js';
-import { parseLastEventId, serveSseStream } from './sse-endpoint.js';
-import { parsePollQuery, servePoll } from './poll-endpoint.js';
+import { parseLastEventId, serveSseStream } from './sse-downstream.js';
+import { parsePollQuery, servePoll } from './poll-downstream.js';
 
 /**
  * A POST may carry this many maximum-size frames: the client coalesces what it produced
@@ -32,6 +34,8 @@ export interface HttpLinksEndpointOptions {
   keepaliveSeconds: number;
   logger: Logger;
   quota?: LinkQuota;
+  /** The links' timers (tests: fake time). */
+  clock?: Clock;
 }
 
 export class HttpLinksEndpoint {
@@ -109,7 +113,7 @@ export class HttpLinksEndpoint {
       sendError(res, 429, slot);
       return undefined;
     }
-    const link = new HttpLink({ kind, owner: principal.subject, onGone: (l) => this.forget(l) });
+    const link = new HttpLink({ kind, owner: principal.subject, onGone: (l) => this.forget(l), ...(this.o.clock ? { clock: this.o.clock } : {}) });
     this.links.set(link.id, link);
     if (slot) this.slots.set(link.id, slot);
     this.o.logger.debug({ event: 'link_opened', transport: kind, linkId: link.id, owner: principal.subject }, `${kind} link opened`);
@@ -148,11 +152,11 @@ export class HttpLinksEndpoint {
  * prefix a reverse proxy in front of the gateway adds, which the gateway cannot see.
  */
 function postUrl(link: HttpLink): string {
-  return `links/${encodeURIComponent(link.id)}/messages`;
+  return linkRef.messages(link.id);
 }
 
 function pollUrl(link: HttpLink): string {
-  return `links/${encodeURIComponent(link.id)}/poll`;
+  return linkRef.poll(link.id);
 }
 
 function query(req: IncomingMessage): URLSearchParams {

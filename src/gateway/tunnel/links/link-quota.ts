@@ -11,11 +11,8 @@
  */
 import type { Logger } from '../../../observability/logger.js';
 import { clip } from '../../../observability/log-text.js';
-import { RateLimitedLog } from '../../../observability/rate-limited-log.js';
+import { refusalLog, type RateLimitedLog } from '../../../observability/rate-limited-log.js';
 import type { Clock } from '../../../clock.js';
-
-const REFUSAL_LOG_BURST = 5;
-const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 export interface LinkQuotaOptions {
   /** Links one subject may hold at once, registered or not (HTTP links count while they linger). */
@@ -43,16 +40,7 @@ export class LinkQuota {
   private readonly refusals: RateLimitedLog;
 
   constructor(private readonly o: LinkQuotaOptions) {
-    this.refusals = new RateLimitedLog({
-      burst: REFUSAL_LOG_BURST,
-      intervalMs: REFUSAL_LOG_INTERVAL_MS,
-      ...(o.clock ? { clock: o.clock } : {}),
-      summary: (subject, suppressed, intervalMs) =>
-        o.logger.warn(
-          { event: 'link_refused_summary', owner: clip(subject), suppressed },
-          `${suppressed} more tunnel link refusal(s) for ${clip(subject)} in the last ${intervalMs / 1000} s not logged one by one`,
-        ),
-    });
+    this.refusals = refusalLog(o.logger, 'link_refused', 'tunnel link refusal', o.clock);
   }
 
   /** A slot for one more `kind` link of `subject`, or the sentence saying why not (for a 429). */

@@ -13,9 +13,7 @@ import type { Authenticate } from '../../http/authenticator.js';
 import type { LinkQuota } from './link-quota.js';
 import type { LinkAcceptor } from './link.js';
 import { WsLink, WS_CLOSE } from './ws-link.js';
-import { GATEWAY_MARKER_HEADER } from '../../../protocol/constants.js';
-
-export const WS_TUNNEL_PATH = '/reverse-proxy/ws';
+import { GATEWAY_MARKER_HEADER, TUNNEL_PATH } from '../../../protocol/constants.js';
 
 export interface WsEndpointOptions {
   authenticate: Authenticate;
@@ -45,7 +43,7 @@ export class WsEndpoint {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.o.logger.debug({ err }, 'socket error during upgrade'));
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== WS_TUNNEL_PATH) return rejectUpgrade(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
+    if (path !== TUNNEL_PATH.ws) return rejectUpgrade(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
     this.o.authenticate(req).then(
       (principal) => {
         if (socket.destroyed) return;

@@ -1,5 +1,5 @@
 /**
- * Units of the gateway's HTTP links (src/gateway/links/http-link.ts, poll-endpoint.ts):
+ * Units of the gateway's HTTP links (src/gateway/tunnel/links/http-link.ts, poll-downstream.ts):
  * the bounded replay buffer, the link's downstream hand-over and its timers on a fake
  * clock, and the poll query. The HTTP routes end to end: http-links.test.ts.
  */
@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../protocol/fake-clock.js';
 import { EventBuffer, HttpLink, LINGER_MS, REPLAY_BUFFER_BYTES, UNATTENDED_LINK_MS, type Downstream } from '../../../../src/gateway/tunnel/links/http-link.js';
-import { MAX_POLL_WAIT_S, parsePollQuery } from '../../../../src/gateway/tunnel/links/poll-endpoint.js';
+import { parsePollQuery } from '../../../../src/gateway/tunnel/links/poll-downstream.js';
+import { POLL_MAX_WAIT_S } from '../../../../src/protocol/constants.js';
 
 test('EventBuffer: ids grow by one, overflow drops the oldest, ack drops up to `after`, stale ids are gone', () => {
   const b = new EventBuffer(100);
@@ -121,7 +122,7 @@ test('HttpLink congestion: an SSE link follows its stream, and a stream that rea
 
 test('poll query: defaults, `wait` capped at 25 s, bad values rejected', () => {
   assert.deepEqual(parsePollQuery(new URLSearchParams(''), 15), { after: 0, waitMs: 15_000 });
-  assert.deepEqual(parsePollQuery(new URLSearchParams('after=7&wait=600'), 15), { after: 7, waitMs: MAX_POLL_WAIT_S * 1000 });
+  assert.deepEqual(parsePollQuery(new URLSearchParams('after=7&wait=600'), 15), { after: 7, waitMs: POLL_MAX_WAIT_S * 1000 });
   assert.deepEqual(parsePollQuery(new URLSearchParams('after=7&wait=0.5'), 15), { after: 7, waitMs: 500 });
   assert.equal(typeof parsePollQuery(new URLSearchParams('after=-1'), 15), 'string');
   assert.equal(typeof parsePollQuery(new URLSearchParams('wait=soon'), 15), 'string');

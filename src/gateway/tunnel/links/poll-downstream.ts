@@ -1,19 +1,16 @@
 /**
  * The downstream of a `poll` link: `GET {pollUrl}?after=<n>&wait=<s>`, protocol.md §4.1.
  * Answers `{"next", "frames"}` as soon as frames with id > after exist, or an empty list
- * after `wait` seconds (at most MAX_POLL_WAIT_S, well under the common 30–60 s proxy read
+ * after `wait` seconds (at most POLL_MAX_WAIT_S, well under the common 30–60 s proxy read
  * timeouts). `after` doubles as the acknowledgement: frames up to it leave the buffer.
  *
  * At most one poll is pending per link: a new one answers the old one with an empty list
  * (the client gave up on it, or a proxy retried it).
  */
 import type { ServerResponse } from 'node:http';
+import { POLL_MAX_WAIT_S } from '../../../protocol/constants.js';
 import type { Downstream, HttpLink, LinkEvent } from './http-link.js';
 import { sendError } from '../../http/respond.js';
-
-export const POLL_CREATE_PATH = '/reverse-proxy/poll';
-/** Longest a poll is held (s). */
-export const MAX_POLL_WAIT_S = 25;
 
 export interface PollQuery {
   after: number;
@@ -29,7 +26,7 @@ export function parsePollQuery(params: URLSearchParams, defaultWaitS: number): P
   if (waitText !== null && (waitText.trim() === '' || !Number.isFinite(wait) || wait < 0)) {
     return `"wait" must be a number of seconds >= 0, got "${waitText}"`;
   }
-  return { after: Number(afterText), waitMs: Math.round(Math.min(wait, MAX_POLL_WAIT_S) * 1000) };
+  return { after: Number(afterText), waitMs: Math.round(Math.min(wait, POLL_MAX_WAIT_S) * 1000) };
 }
 
 /** Serve one long poll on `res`. */
@@ -44,7 +41,7 @@ export function servePoll(link: HttpLink, res: ServerResponse, q: PollQuery): vo
   let state: 'waiting' | 'answering' | 'done' = 'waiting';
   const finish = (): void => {
     state = 'done';
-    clearTimeout(timer);
+    link.clock.clearTimeout(timer);
     res.off('close', onClose);
     detach();
   };
@@ -74,8 +71,7 @@ export function servePoll(link: HttpLink, res: ServerResponse, q: PollQuery): vo
       }
     },
   };
-  const timer = setTimeout(answerNow, q.waitMs);
-  timer.unref();
+  const timer = link.clock.setTimeout(answerNow, q.waitMs);
   const onClose = (): void => {
     if (state !== 'done') finish();
   };

@@ -8,10 +8,10 @@
  * leaves in its own segment, and `: keepalive` comments so idle-killers see traffic.
  */
 import type { ServerResponse } from 'node:http';
+import { SSE_EVENT } from '../../../protocol/constants.js';
 import type { Downstream, HttpLink, LinkEvent } from './http-link.js';
 import { sendError } from '../../http/respond.js';
 
-export const SSE_TUNNEL_PATH = '/reverse-proxy/sse';
 /** Size of the leading padding comment. */
 export const SSE_PADDING_BYTES = 2048;
 
@@ -32,7 +32,7 @@ export function serveSseStream(link: HttpLink, res: ServerResponse, lastEventId:
   res.flushHeaders();
   res.socket?.setNoDelay(true);
   res.write(`:${' '.repeat(SSE_PADDING_BYTES - 2)}\n\n`);
-  res.write(`event: session\ndata: ${JSON.stringify({ linkId: link.id, postUrl })}\n\n`);
+  res.write(`event: ${SSE_EVENT.session}\ndata: ${JSON.stringify({ linkId: link.id, postUrl })}\n\n`);
   for (const ev of replay.events) res.write(formatEvent(ev));
   if (!link.open) {
     // Lingering closed link: hand over what was sent before the close, then end.
@@ -40,13 +40,19 @@ export function serveSseStream(link: HttpLink, res: ServerResponse, lastEventId:
     return;
   }
 
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), keepaliveMs);
-  keepalive.unref();
   let ended = false;
+  let keepalive: unknown;
+  const comment = (): void => {
+    keepalive = link.clock.setTimeout(() => {
+      res.write(': keepalive\n\n');
+      comment();
+    }, keepaliveMs);
+  };
+  comment();
   const finish = (): void => {
     if (ended) return;
     ended = true;
-    clearInterval(keepalive);
+    link.clock.clearTimeout(keepalive);
     res.off('close', onClose);
     res.off('drain', onDrain);
     detach();
@@ -70,7 +76,7 @@ export function serveSseStream(link: HttpLink, res: ServerResponse, lastEventId:
 /** One SSE event; a data line per text line, as the SSE format requires (envelopes are single-line JSON anyway). */
 function formatEvent(ev: LinkEvent): string {
   const data = ev.data.split(/\r\n|\r|\n/).map((l) => `data: ${l}\n`).join('');
-  return `event: message\nid: ${ev.id}\n${data}\n`;
+  return `event: ${SSE_EVENT.message}\nid: ${ev.id}\n${data}\n`;
 }
 
 /** `Last-Event-ID`: absent means "nothing seen yet". */
