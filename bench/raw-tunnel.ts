@@ -22,7 +22,7 @@ import { TunnelEndpoint } from '../src/gateway/tunnel/tunnel-endpoint.js';
 import { GATEWAY_DEFAULTS } from '../src/config/types.js';
 import { createDispatcher } from '../src/net/dispatcher.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { parseEnvelope } from '../src/protocol/envelope.js';
+import { frameOf, parseEnvelope } from '../src/protocol/envelope.js';
 import { ReliableChannel } from '../src/protocol/reliable-channel.js';
 import { TransportNegotiator } from '../src/transport/negotiator.js';
 import type { Transport, TransportKind, TunnelLink } from '../src/transport/transport.js';
@@ -41,7 +41,7 @@ function echoAcceptor(this: TunnelEndpoint, link: TunnelLink): void {
       channel.push('request', env.payload!);
     },
   });
-  channel.attach((frame) => link.send(frame), 0);
+  channel.attach((frame, bytes) => link.send(frame, bytes), 0);
   link.onmessage = (text) => {
     channel.receive(parseEnvelope(text));
   };
@@ -77,8 +77,8 @@ export class RawTunnelBench {
       logger: silentLogger,
     });
     const transport = negotiator.create(kind);
-    transport.onmessage = (text) => {
-      channel.receive(parseEnvelope(text));
+    transport.onmessage = (f) => {
+      channel.receive(typeof f === 'string' ? parseEnvelope(f) : frameOf(f.json));
     };
     transport.ondrain = () => channel.drained();
     await transport.start();
@@ -106,7 +106,7 @@ export class RawTunnelBench {
     });
     const transport = await this.open(kind, channel);
     try {
-      channel.attach((frame) => transport.send(frame), 0);
+      channel.attach((frame, bytes) => transport.send(frame, bytes), 0);
       const t0 = performance.now();
       pump();
       await withDeadline(finished, 120_000, `raw ${kind}: ${n} frames`);
@@ -130,7 +130,7 @@ export class RawTunnelBench {
         };
       });
       const t0 = performance.now();
-      channel.attach((frame) => transport.send(frame), 0);
+      channel.attach((frame, bytes) => transport.send(frame, bytes), 0);
       await withDeadline(all, 120_000, `replay ${kind}: ${n} frames`);
       return performance.now() - t0;
     } finally {

@@ -9,7 +9,7 @@ import { ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { isKnownEnvelope, type Frame, type RegisterAckEnvelope, type RegisterEnvelope } from '../protocol/envelope.js';
 import { errorEffect } from '../protocol/error-codes.js';
-import type { Transport, TransportCloseInfo } from '../transport/transport.js';
+import type { InboundFrame, Transport, TransportCloseInfo } from '../transport/transport.js';
 
 export interface RegisterHandshake {
   transport: Transport;
@@ -17,12 +17,12 @@ export interface RegisterHandshake {
   /** Settles when the transport closes. */
   closed: Promise<TransportCloseInfo>;
   /** Installs the handler of the transport's next frames. */
-  setHandler: (h: (text: string) => void) => void;
-  early: string[];
+  setHandler: (h: (frame: InboundFrame) => void) => void;
+  early: InboundFrame[];
   timeoutMs: number;
   clock: Clock;
   /** Parse a frame; undefined (already logged) when it is malformed. */
-  parse: (text: string) => Frame | undefined;
+  parse: (frame: InboundFrame) => Frame | undefined;
   log: Logger;
 }
 
@@ -37,8 +37,8 @@ export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
       o.clock.clearTimeout(timer);
       reject(info.error ?? new TransportError(`transport closed during registration (${info.reason})`));
     });
-    o.setHandler((text) => {
-      const env = o.parse(text);
+    o.setHandler((frame) => {
+      const env = o.parse(frame);
       if (!env) return;
       if (!isKnownEnvelope(env)) {
         o.log.debug({ type: env.type }, 'frame before register_ack ignored');

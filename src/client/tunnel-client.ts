@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { realClock, wait, type Clock } from '../clock.js';
 import {
+  frameOf,
   isKnownEnvelope,
   parseEnvelope,
   RELIABILITY_VERSION,
@@ -29,7 +30,7 @@ import { ReliableChannel, type HeldOverflow } from '../protocol/reliable-channel
 import { errorMessage, isRetryable, QueueFullError, ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransportNegotiator } from '../transport/negotiator.js';
-import type { Transport, TransportCloseInfo, TransportKind } from '../transport/transport.js';
+import type { InboundFrame, Transport, TransportCloseInfo, TransportKind } from '../transport/transport.js';
 import { BACKOFF_CAP_MS, backoffDelay } from './backoff.js';
 import { registerOn } from './register-handshake.js';
 
@@ -246,11 +247,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
 
   /** Open, register, serve until the transport closes. */
   private async connectOnce(onRegistered: () => void): Promise<TransportCloseInfo> {
-    let onFrame: (text: string) => void = () => undefined;
+    let onFrame: (frame: InboundFrame) => void = () => undefined;
     let closed!: (info: TransportCloseInfo) => void;
     const closedP = new Promise<TransportCloseInfo>((r) => (closed = r));
     const transport = await this.opts.negotiator.open((t) => {
-      t.onmessage = (text) => onFrame(text);
+      t.onmessage = (frame) => onFrame(frame);
       t.onclose = (info) => closed(info);
       t.ondrain = () => {
         if (this.transport === t) this.channel.drained();
@@ -265,7 +266,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     // Frames that arrive right behind register_ack (a transport may deliver a whole batch
     // synchronously: the ack plus the gateway's replay) are kept here and fed in below,
     // after the channel knows whether this is a resume or a fresh session.
-    const early: string[] = [];
+    const early: InboundFrame[] = [];
     const ack = await this.register(transport, closedP, (h) => (onFrame = h), early);
     onRegistered();
     this.transport = transport;
@@ -283,7 +284,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       this.emit('fresh-session', { previousSessionId: previous, sessionId: ack.sessionId, droppedFrames: dropped.length });
     }
     this.sessionId_ = ack.sessionId;
-    const replayed = this.channel.attach((frame) => transport.send(frame), resumed ? (ack.ack ?? 0) : 0);
+    const replayed = this.channel.attach((frame, bytes) => transport.send(frame, bytes), resumed ? (ack.ack ?? 0) : 0);
     this.state_ = 'open';
     this.log.info(
       { event: 'connected', sessionId: ack.sessionId, transport: transport.kind, resumed, replayed, mode: this.channel.mode, duplicatesDropped: this.channel.stats().duplicatesDropped },
@@ -294,11 +295,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
 
     let lastRx = this.clock.now();
     let lastHeartbeat = lastRx;
-    onFrame = (text) => {
+    onFrame = (frame) => {
       lastRx = this.clock.now();
-      this.onFrame(text, transport);
+      this.onFrame(frame, transport);
     };
-    for (const text of early.splice(0)) onFrame(text);
+    for (const frame of early.splice(0)) onFrame(frame);
     const keepalive = this.opts.keepaliveMs;
     const tickMs = Math.max(50, Math.floor(keepalive / 4));
     let tick: unknown;
@@ -331,8 +332,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private register(
     transport: Transport,
     closedP: Promise<TransportCloseInfo>,
-    setHandler: (h: (text: string) => void) => void,
-    early: string[],
+    setHandler: (h: (frame: InboundFrame) => void) => void,
+    early: InboundFrame[],
   ): Promise<RegisterAckEnvelope> {
     const reg: RegisterEnvelope = {
       type: 'register',
@@ -354,25 +355,26 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       early,
       timeoutMs: this.opts.registerTimeoutMs,
       clock: this.clock,
-      parse: (text) => this.parse(text),
+      parse: (frame) => this.parse(frame),
       log: this.log,
     });
   }
 
   /** A frame from the gateway, or undefined (logged) when it is malformed: dropped, the session goes on. */
-  private parse(text: string): Frame | undefined {
+  private parse(frame: InboundFrame): Frame | undefined {
     try {
-      return parseEnvelope(text);
+      return typeof frame === 'string' ? parseEnvelope(frame) : frameOf(frame.json);
     } catch (err) {
       this.log.warn({ err }, `ignoring malformed frame from the gateway: ${errorMessage(err)}`);
       return undefined;
     }
   }
 
-  private onFrame(text: string, transport: Transport): void {
-    const env = this.parse(text);
+  private onFrame(frame: InboundFrame, transport: Transport): void {
+    const env = this.parse(frame);
     if (!env) return;
-    if (this.channel.receive(env, text.length)) return;
+    // A parsed frame's length is measured only if it has to be held (inbox.ts).
+    if (this.channel.receive(env, typeof frame === 'string' ? frame.length : undefined)) return;
     if (isKnownEnvelope(env) && env.type === 'error') return this.gatewayError(env, transport);
     // A heartbeat or an ack says nothing beyond its `ack` (taken by receive()).
     if (env.type !== 'heartbeat' && env.type !== 'ack') this.log.debug({ type: env.type }, 'ignoring frame of unknown type');

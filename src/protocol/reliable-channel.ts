@@ -5,7 +5,8 @@
  * runs in the client and in the gateway and is tested without any transport.
  *
  * Outbound frames are serialized once, without `ack`; the current ack is spliced in
- * front at send time (`{"ack":n,` + rest) so a replay never re-serializes a payload.
+ * front at send time (`{"ack":n,` + rest) so a replay never re-serializes a payload. Their
+ * UTF-8 length is counted once too, and handed to the send function with the frame.
  *
  * Backpressure, both ways (docs/delivery.md "Within which bounds"):
  * - out: when send() says the transport is congested, no further data frame is handed to
@@ -23,6 +24,9 @@ import { Outbox, type OutboxEntry } from './outbox.js';
 export type { HeldOverflow } from './inbox.js';
 
 export type ChannelMode = 'reliable' | 'plain';
+
+/** Hands one frame to the transport (`bytes`: its UTF-8 length); false when the transport is congested. */
+export type SendFrame = (frame: string, bytes: number | undefined) => boolean;
 
 export interface ReliableChannelOptions {
   /** Receives data frames in seq order, each exactly once (plain frames: as they come). */
@@ -77,7 +81,7 @@ export class ReliableChannel {
   private readonly onDrain: (() => void) | undefined;
 
   private mode_: ChannelMode = 'reliable';
-  private sendFn: ((frame: string) => boolean) | undefined;
+  private sendFn: SendFrame | undefined;
   private readonly outbox = new Outbox();
   private readonly inbox: Inbox;
   private nextSeq = 1;
@@ -161,7 +165,7 @@ export class ReliableChannel {
    * the rest in order (replay first, then live) as fast as the transport takes it.
    * Returns the number of frames queued for it at this point.
    */
-  attach(send: (frame: string) => boolean, peerAck: number): number {
+  attach(send: SendFrame, peerAck: number): number {
     // Trim while detached: trim() may call onDrain, and a push made from there must queue
     // behind the replay (in seq order), not go out ahead of it.
     this.sendFn = undefined;
@@ -215,7 +219,7 @@ export class ReliableChannel {
       env.ack = this.inboundAck;
       this.ackSent();
     }
-    return this.sendFn(JSON.stringify(env));
+    return this.sendFn(JSON.stringify(env), undefined);
   }
 
   /**
@@ -310,14 +314,16 @@ export class ReliableChannel {
   }
 
   private transmit(entry: OutboxEntry): boolean {
-    const ok = this.sendFn!(`{"ack":${this.inboundAck},${entry.body.slice(1)}`);
+    const ack = String(this.inboundAck);
+    // `{"ack":` + digits + `,` in front of the body's `{`: ASCII, so 7 + digits more bytes.
+    const ok = this.sendFn!(`{"ack":${ack},${entry.body.slice(1)}`, entry.bytes + 7 + ack.length);
     this.ackSent();
     return ok;
   }
 
   /** Plain mode keeps nothing once sent: no ack will ever release it. */
   private sendPlain(entry: OutboxEntry): boolean {
-    const ok = this.sendFn!(entry.body);
+    const ok = this.sendFn!(entry.body, entry.bytes);
     this.release(this.outbox.trimThrough(entry.seq));
     return ok;
   }
@@ -357,7 +363,8 @@ export class ReliableChannel {
 
   private sendStandaloneAck(): void {
     if (!this.sendFn || this.unackedInbound === 0) return;
-    this.sendFn(`{"type":"ack","ack":${this.inboundAck}}`);
+    const frame = `{"type":"ack","ack":${this.inboundAck}}`;
+    this.sendFn(frame, frame.length);
     this.ackSent();
   }
 

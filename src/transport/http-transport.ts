@@ -45,9 +45,9 @@ export abstract class HttpTransport extends TransportBase {
     return this.uplink?.idle ?? true;
   }
 
-  send(frame: string): boolean {
+  send(frame: string, bytes?: number): boolean {
     if (this.state !== 'open' || !this.uplink) return false;
-    return this.uplink.send(frame);
+    return this.uplink.send(frame, bytes);
   }
 
   async close(reason = 'closed by client'): Promise<void> {

@@ -157,7 +157,8 @@ export class PollTransport extends HttpTransport {
     if (!Array.isArray(v.frames)) throw new TransportError('long-poll answer has no frames list', { origin: 'gateway' });
     for (const f of v.frames) {
       if (this.state !== 'open') break;
-      this.onmessage?.(typeof f === 'string' ? f : JSON.stringify(f));
+      // Parsed once, here: the frame goes on as the value (a string element is a frame's text).
+      this.onmessage?.(typeof f === 'string' ? f : { json: f });
     }
     const next = eventId(v.next as number | undefined);
     return next > after ? next : after;

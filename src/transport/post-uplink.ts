@@ -55,11 +55,11 @@ export class PostUplink {
     return this.inFlight === undefined && this.queue.length === 0;
   }
 
-  /** Queue one frame; false when the queue is over its high-water mark. */
-  send(frame: string): boolean {
+  /** Queue one frame (`bytes`: its UTF-8 length, if known); false when the queue is over its high-water mark. */
+  send(frame: string, bytes?: number): boolean {
     if (this.state !== 'open') return false;
     this.queue.push(frame);
-    this.queuedBytes += Buffer.byteLength(frame) + 1;
+    this.queuedBytes += (bytes ?? Buffer.byteLength(frame)) + 1;
     this.pump();
     if (this.queuedBytes + this.inFlightBytes < this.highWaterMark) return true;
     this.congested = true;

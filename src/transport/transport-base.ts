@@ -9,13 +9,13 @@
  *                          │           └──────── lost ───────────────▲
  *                          └──────────── failed start ───────────────┘
  */
-import type { Transport, TransportCloseInfo, TransportKind } from './transport.js';
+import type { InboundFrame, Transport, TransportCloseInfo, TransportKind } from './transport.js';
 
 export type TransportState = 'idle' | 'connecting' | 'open' | 'closing' | 'closed';
 
 export abstract class TransportBase implements Transport {
   abstract readonly kind: TransportKind;
-  onmessage?: (frame: string) => void;
+  onmessage?: (frame: InboundFrame) => void;
   onclose?: (info: TransportCloseInfo) => void;
   onerror?: (err: Error) => void;
   ondrain?: () => void;
@@ -23,7 +23,7 @@ export abstract class TransportBase implements Transport {
   protected state: TransportState = 'idle';
 
   abstract start(): Promise<void>;
-  abstract send(frame: string): boolean;
+  abstract send(frame: string, bytes?: number): boolean;
   abstract close(reason?: string): Promise<void>;
 
   /** True once the transport is closing or closed: nothing more may start. */

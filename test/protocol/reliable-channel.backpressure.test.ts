@@ -8,10 +8,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReliableChannel, type HeldOverflow, type ReliableChannelOptions } from '../../src/protocol/reliable-channel.js';
 import { parseEnvelope as parseFrame, type UnknownEnvelope } from '../../src/protocol/envelope.js';
-
-const parseEnvelope = (text: string): UnknownEnvelope => parseFrame(text) as UnknownEnvelope;
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { FakeClock } from './fake-clock.js';
+
+const parseEnvelope = (text: string): UnknownEnvelope => parseFrame(text) as UnknownEnvelope;
 
 function msg(n: number, pad = ''): JsonRpcMessage {
   return { jsonrpc: '2.0', method: 'm', params: { n, pad } };

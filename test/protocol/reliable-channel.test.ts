@@ -6,11 +6,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReliableChannel, CHANNEL_DEFAULTS, type ReliableChannelOptions } from '../../src/protocol/reliable-channel.js';
 import { parseEnvelope as parseFrame, type DataEnvelope, type UnknownEnvelope } from '../../src/protocol/envelope.js';
-
-const parseEnvelope = (text: string): UnknownEnvelope => parseFrame(text) as UnknownEnvelope;
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { QueueFullError } from '../../src/errors.js';
 import { FakeClock } from './fake-clock.js';
+
+const parseEnvelope = (text: string): UnknownEnvelope => parseFrame(text) as UnknownEnvelope;
 
 function msg(n: number, pad = ''): JsonRpcMessage {
   return pad ? { jsonrpc: '2.0', method: 'm', params: { n, pad } } : { jsonrpc: '2.0', method: 'm', params: { n } };
@@ -631,5 +631,27 @@ describe('ReliableChannel: stats()', () => {
     });
     ch.setMode('plain');
     assert.equal(ch.stats().mode, 'plain');
+  });
+});
+
+describe('ReliableChannel: byte lengths', () => {
+  it('hands every frame to send() with its UTF-8 length: first sends, replays with acks of any width, plain mode, standalone acks', () => {
+    const sent: Array<{ frame: string; bytes: number | undefined }> = [];
+    const send = (frame: string, bytes: number | undefined): boolean => {
+      sent.push({ frame, bytes });
+      return true;
+    };
+    const ch = new ReliableChannel({ deliver: () => undefined, clock: new FakeClock(), ackEvery: 1 });
+    ch.attach(send, 0);
+    ch.push('request', { jsonrpc: '2.0', method: 'm', params: { s: 'héllo ✓ 😀' } });
+    for (let seq = 1; seq <= 12; seq++) ch.receive(data(seq)); // standalone acks, up to two digits
+    ch.push('request', { jsonrpc: '2.0', method: 'm', params: { s: 'ünïcode' } });
+    ch.detach();
+    ch.attach(send, 0); // both replayed with ack 12
+    ch.setMode('plain');
+    ch.push('notification', { jsonrpc: '2.0', method: 'ß' });
+    const measured = sent.filter((s) => s.bytes !== undefined);
+    assert.ok(measured.length >= 17, `${measured.length} frames`);
+    for (const { frame, bytes } of measured) assert.equal(bytes, Buffer.byteLength(frame), frame);
   });
 });

@@ -121,10 +121,15 @@ export function registerFrame(kind: string, name = 'echo'): string {
 
 export class Collector {
   readonly frames: Envelope[] = [];
+  /** Frames the transport handed over already parsed (poll answers), not as text. */
+  parsed = 0;
   closed: TransportCloseInfo | undefined;
 
   constructor(t: Transport) {
-    t.onmessage = (text) => this.frames.push(JSON.parse(text) as Envelope);
+    t.onmessage = (f) => {
+      if (typeof f !== 'string') this.parsed++;
+      this.frames.push((typeof f === 'string' ? JSON.parse(f) : f.json) as Envelope);
+    };
     t.onclose = (info) => (this.closed = info);
   }
 

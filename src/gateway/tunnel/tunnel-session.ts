@@ -197,7 +197,7 @@ export class TunnelSession {
     };
     this.conn = { state: 'connected', link, since: new Date(), unbind };
     this.transport = link.kind;
-    const replayed = this.channel.attach((frame) => link.send(frame), peerAck);
+    const replayed = this.channel.attach((frame, bytes) => link.send(frame, bytes), peerAck);
     if (replayed > 0) this.log.info({ event: 'replayed', replayed, stats: this.channel.stats() }, `replayed ${replayed} frame(s) after resume`);
     this.server_.linked();
     return replayed;

@@ -68,8 +68,8 @@ export class EventBuffer {
     return this.bytes;
   }
 
-  append(data: string): LinkEvent {
-    const ev: LinkEvent = { id: ++this.lastId, data, bytes: Buffer.byteLength(data) };
+  append(data: string, bytes: number = Buffer.byteLength(data)): LinkEvent {
+    const ev: LinkEvent = { id: ++this.lastId, data, bytes };
     this.events.push(ev);
     this.bytes += ev.bytes;
     // Keep at least the newest frame, even one larger than the whole bound: it has not been delivered yet.
@@ -145,9 +145,9 @@ export class HttpLink extends LinkBase {
     this.armUnattended(this.unattendedMs);
   }
 
-  send(frame: string): boolean {
+  send(frame: string, bytes?: number): boolean {
     if (!this.open) return false;
-    const ev = this.buffer.append(frame);
+    const ev = this.buffer.append(frame, bytes);
     const pushed = this.downstream?.push(ev) ?? true;
     const ok = this.streaming() ? pushed : this.hasRoom();
     if (!ok) this.congested = true;

@@ -26,7 +26,7 @@ export abstract class LinkBase implements TunnelLink {
     return this.state === 'open';
   }
 
-  abstract send(frame: string): boolean;
+  abstract send(frame: string, bytes?: number): boolean;
   abstract close(reason?: string, code?: number): void;
 
   /** End the link once: `released()` gives back what it holds, then the session hears `onclose`. */
@@ -56,8 +56,8 @@ export abstract class LinkWrapper implements TunnelLink {
     return this.inner.kind;
   }
 
-  send(frame: string): boolean {
-    return this.inner.send(frame);
+  send(frame: string, bytes?: number): boolean {
+    return this.inner.send(frame, bytes);
   }
 
   close(reason?: string, code?: number): void {

@@ -20,8 +20,8 @@ export class MeteredLink extends LinkWrapper {
     super.received(frame);
   }
 
-  override send(frame: string): boolean {
-    this.count('out', Buffer.byteLength(frame));
-    return this.inner.send(frame);
+  override send(frame: string, bytes: number = Buffer.byteLength(frame)): boolean {
+    this.count('out', bytes);
+    return this.inner.send(frame, bytes);
   }
 }
