@@ -31,7 +31,10 @@ export interface Picked {
 }
 
 export interface SourcesInput {
-  /** Raw values from the command line, keyed by the flag's camelCase name (commander's). */
+  /**
+   * Raw values from the command line, keyed by the flag's camelCase name (commander's);
+   * absent = not given. `verbose: true` means DEBUG; the gateway's `noAuth: true` is --no-auth.
+   */
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   file?: ConfigFile;

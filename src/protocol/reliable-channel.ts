@@ -184,6 +184,12 @@ export class ReliableChannel {
     this.cancelAckTimer();
   }
 
+  /** For good: nothing is queued or sent any more. */
+  close(): void {
+    this.closed = true;
+    this.detach();
+  }
+
   /** The transport has room again after send() returned false: continue in seq order. */
   drained(): void {
     if (!this.congested) return;
@@ -217,7 +223,7 @@ export class ReliableChannel {
     if (!this.sendFn) return false;
     if (this.mode_ === 'reliable') {
       env.ack = this.inboundAck;
-      this.ackSent();
+      this.acknowledged();
     }
     return this.sendFn(JSON.stringify(env), undefined);
   }
@@ -262,14 +268,8 @@ export class ReliableChannel {
     this.nextSeq = 1;
     this.cursor = 1;
     this.transmittedSeq = 0;
-    this.unackedInbound = 0;
-    this.cancelAckTimer();
+    this.acknowledged();
     return dropped;
-  }
-
-  close(): void {
-    this.closed = true;
-    this.detach();
   }
 
   stats(): ChannelStats {
@@ -317,7 +317,7 @@ export class ReliableChannel {
     const ack = String(this.inboundAck);
     // `{"ack":` + digits + `,` in front of the body's `{`: ASCII, so 7 + digits more bytes.
     const ok = this.sendFn!(`{"ack":${ack},${entry.body.slice(1)}`, entry.bytes + 7 + ack.length);
-    this.ackSent();
+    this.acknowledged();
     return ok;
   }
 
@@ -365,10 +365,11 @@ export class ReliableChannel {
     if (!this.sendFn || this.unackedInbound === 0) return;
     const frame = `{"type":"ack","ack":${this.inboundAck}}`;
     this.sendFn(frame, frame.length);
-    this.ackSent();
+    this.acknowledged();
   }
 
-  private ackSent(): void {
+  /** Nothing received is left unacknowledged: no standalone ack is due. */
+  private acknowledged(): void {
     this.unackedInbound = 0;
     this.cancelAckTimer();
   }

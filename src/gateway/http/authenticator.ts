@@ -8,6 +8,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { GatewayOptions } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
 import { TokenError, verifyToken, type Principal } from './auth.js';
+import { pathOf } from './respond.js';
 
 export const ANONYMOUS_PRINCIPAL: Readonly<Principal> = Object.freeze({ subject: 'anonymous', isAdmin: true });
 
@@ -45,10 +46,4 @@ export function createAuthenticator(
       throw err;
     }
   };
-}
-
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }

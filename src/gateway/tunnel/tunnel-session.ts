@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../observability/logger.js';
 import { clip } from '../../observability/log-text.js';
-import { RateLimitedLog } from '../../observability/rate-limited-log.js';
+import { peerEventLog, type RateLimitedLog } from '../../observability/rate-limited-log.js';
 import { ReverseProxyError, errorMessage } from '../../errors.js';
 import { isKnownEnvelope, parseEnvelope, type DataEnvelope, type Frame, type ServerDescription } from '../../protocol/envelope.js';
 import { DEFAULT_KEEPALIVE_S } from '../../protocol/constants.js';
@@ -67,10 +67,6 @@ export interface TunnelSessionOptions {
   clock?: Clock;
 }
 
-/** Lines per peer-triggered event (bad_frame, client_error, …) and session logged per interval; then one summary. */
-export const PEER_LOG_BURST = 10;
-export const PEER_LOG_INTERVAL_MS = 60_000;
-
 export interface SessionSummary {
   sessionId: string;
   name: string;
@@ -109,13 +105,7 @@ export class TunnelSession {
     this.server = o.server;
     this.clock = o.clock ?? realClock;
     this.log = o.logger.child({ sessionId: this.sessionId, server: o.server.name });
-    this.peerLog = new RateLimitedLog({
-      burst: PEER_LOG_BURST,
-      intervalMs: PEER_LOG_INTERVAL_MS,
-      clock: this.clock,
-      summary: (event, suppressed, intervalMs) =>
-        this.log.warn({ event: `${event}_summary`, suppressed }, `${suppressed} more ${event} event(s) in the last ${intervalMs / 1000} s not logged one by one`),
-    });
+    this.peerLog = peerEventLog(this.log, this.clock);
     this.channel = new ReliableChannel({
       deliver: (env) => this.deliver(env),
       maxQueueBytes: o.maxQueueBytes,

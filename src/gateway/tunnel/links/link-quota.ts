@@ -30,13 +30,9 @@ export interface LinkSlot {
   release(): void;
 }
 
-interface Held {
-  links: number;
-  pending: number;
-}
-
 export class LinkQuota {
-  private readonly held = new Map<string, Held>();
+  /** Per subject: links held, and of those, links not registered yet. */
+  private readonly held = new Map<string, { links: number; pending: number }>();
   private readonly refusals: RateLimitedLog;
 
   constructor(private readonly o: LinkQuotaOptions) {
