@@ -1,11 +1,11 @@
 /**
  * The gateway's HTTP routing: match the path, check the method (405 with Allow), then
  * authenticate (401) — everything but /healthz, /readyz and (unless --metrics-auth)
- * /metrics needs a Bearer token. WebSocket upgrades do not come here (links/ws-endpoint.ts).
+ * /metrics needs a Bearer token. WebSocket upgrades do not come here (tunnel/links/ws-endpoint.ts).
  *
  * The HTTP tunnel transports (`GET /reverse-proxy/sse`, `GET /reverse-proxy/poll`,
  * `POST /reverse-proxy/links/{id}/messages`, `GET /reverse-proxy/links/{id}/poll`) are
- * routes here; links/http-links-endpoint.ts builds their links (protocol.md §4.1).
+ * routes here; tunnel/links/http-links-endpoint.ts builds their links (protocol.md §4.1).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';

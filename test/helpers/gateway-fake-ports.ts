@@ -1,5 +1,5 @@
 /**
- * In-memory stand-ins for the multiplexer's two sides (src/gateway/tunnel-port.ts) and a
+ * In-memory stand-ins for the multiplexer's two sides (src/gateway/mcp/tunnel-port.ts) and a
  * manual clock: multiplexer tests run without sockets or real time.
  */
 import type { Clock } from '../../src/clock.js';

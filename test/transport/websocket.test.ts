@@ -1,7 +1,7 @@
 /**
  * Congestion on both ends of a WebSocket tunnel, over a real socket on 127.0.0.1: the
  * client transport (undici, src/transport/websocket.ts) and the gateway's link
- * (src/gateway/links/ws-link.ts) say false from send() once their peer stops reading, and
+ * (src/gateway/tunnel/links/ws-link.ts) say false from send() once their peer stops reading, and
  * fire `ondrain` once it reads again.
  */
 import { test } from 'node:test';

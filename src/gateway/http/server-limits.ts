@@ -9,7 +9,7 @@
  * - requestTimeout (`--receive-timeout`): to the end of the request body. It stops once the
  *   request is received, so long-lived responses (tunnel SSE, long polls, MCP SSE streams,
  *   WebSocket links after the upgrade) are not cut: they have their own keepalive and idle
- *   rules (links/idle-guard.ts, SSE keepalive comments, --mcp-session-idle).
+ *   rules (tunnel/links/idle-guard.ts, SSE keepalive comments, --mcp-session-idle).
  * - keepAliveTimeout: idle time between two requests on one connection.
  * - maxConnections: every open TCP connection counts (upgraded WebSockets and streams
  *   too); more are closed at accept, before a byte is read (Node emits 'drop').

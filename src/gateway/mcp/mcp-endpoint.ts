@@ -10,7 +10,7 @@
  * bytes (a reader that stopped reading its SSE stream), the session is closed — its
  * buffered output would otherwise grow without bound in gateway memory.
  * Plain requests on a session are answered with JSON instead of an SSE stream when they
- * can be (json-fast-path.ts): one write instead of a web stream per POST.
+ * can be (json-responses.ts): one write instead of a web stream per POST.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -57,9 +57,9 @@ interface McpSession {
   owner: string;
   /** Responses (SSE streams, pending POSTs) still open for this session. */
   responses: Set<ServerResponse>;
-  /** Open GET requests: with status 200 sent, the standalone SSE stream (json-fast-path.ts). */
+  /** Open GET requests: with status 200 sent, the standalone SSE stream (json-responses.ts). */
   gets: Set<ServerResponse>;
-  /** Requests answered with application/json instead of an SSE stream (json-fast-path.ts). */
+  /** Requests answered with application/json instead of an SSE stream (json-responses.ts). */
   json: JsonResponses;
   mux: Multiplexer;
   lastActive: number;

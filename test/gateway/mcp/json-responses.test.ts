@@ -1,5 +1,5 @@
 /**
- * The MCP endpoint's JSON fast path (src/gateway/json-fast-path.ts) with real parts: the
+ * The MCP endpoint's JSON fast path (src/gateway/mcp/json-responses.ts) with real parts: the
  * gateway and tunnel client binaries, server-everything over stdio, raw fetch and the SDK
  * Client. A plain request on a session with an open GET stream is answered with one
  * application/json body; a request with a progress token still gets the SDK's SSE stream;
