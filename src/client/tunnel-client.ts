@@ -23,7 +23,6 @@ import {
   type RegisterEnvelope,
   type ServerDescription,
 } from '../protocol/envelope.js';
-import { GATEWAY_SILENCE_KEEPALIVES } from '../protocol/constants.js';
 import { errorEffect } from '../protocol/error-codes.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { ReliableChannel, type HeldOverflow } from '../protocol/reliable-channel.js';
@@ -32,6 +31,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TransportNegotiator } from '../transport/negotiator.js';
 import type { InboundFrame, Transport, TransportCloseInfo, TransportKind } from '../transport/transport.js';
 import { BACKOFF_CAP_MS, backoffDelay } from './backoff.js';
+import { Keepalive } from './keepalive.js';
 import { registerOn } from './register-handshake.js';
 
 export type TunnelState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -293,33 +293,23 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     );
     this.emit('connected', { sessionId: ack.sessionId, transport: transport.kind, resumed, replayed, mode: this.channel.mode });
 
-    let lastRx = this.clock.now();
-    let lastHeartbeat = lastRx;
+    const keepalive = new Keepalive({
+      keepaliveMs: this.opts.keepaliveMs,
+      clock: this.clock,
+      heartbeat: () => this.channel.sendControl({ type: 'heartbeat' }),
+      dead: (silentMs) => {
+        void transport.close(`no frame from the gateway for ${Math.round(silentMs / 1000)} s (dead peer)`);
+        closed({ reason: `gateway silent for ${silentMs} ms: dead peer`, error: new TransportError('dead peer', { code: 'ERR_PEER_DEAD' }) });
+      },
+    });
     onFrame = (frame) => {
-      lastRx = this.clock.now();
+      keepalive.heard();
       this.onFrame(frame, transport);
     };
     for (const frame of early.splice(0)) onFrame(frame);
-    const keepalive = this.opts.keepaliveMs;
-    const tickMs = Math.max(50, Math.floor(keepalive / 4));
-    let tick: unknown;
-    const check = (): void => {
-      const now = this.clock.now();
-      if (now - lastRx > keepalive * GATEWAY_SILENCE_KEEPALIVES) {
-        void transport.close(`no frame from the gateway for ${Math.round((now - lastRx) / 1000)} s (dead peer)`);
-        closed({ reason: `gateway silent for ${now - lastRx} ms: dead peer`, error: new TransportError('dead peer', { code: 'ERR_PEER_DEAD' }) });
-        return;
-      }
-      if (now - lastHeartbeat >= keepalive) {
-        lastHeartbeat = now;
-        this.channel.sendControl({ type: 'heartbeat' });
-      }
-      tick = this.clock.setTimeout(check, tickMs);
-    };
-    tick = this.clock.setTimeout(check, tickMs);
 
     const info = await closedP;
-    this.clock.clearTimeout(tick);
+    keepalive.stop();
     this.channel.detach();
     this.transport = undefined;
     if (!this.isStopped()) {

@@ -17,7 +17,7 @@ import type { AdminApi } from './admin-api.js';
 import type { HttpLinksEndpoint } from './tunnel/links/http-links-endpoint.js';
 import type { GatewayMetrics } from './metrics.js';
 import { pathOf, sendError, sendJson } from './http/respond.js';
-import { GATEWAY_MARKER_HEADER } from '../protocol/constants.js';
+import { GATEWAY_MARKER_HEADER, TUNNEL_PATH, TUNNEL_PREFIX } from '../protocol/constants.js';
 
 export interface RequestHandlerOptions {
   authenticate: Authenticate;
@@ -53,30 +53,30 @@ export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMe
     },
     { pattern: /^\/metrics$/, auth: o.metricsAuth, methods: { GET: (_q, res, p) => serveMetrics(o, res, p) } },
     {
-      pattern: /^\/reverse-proxy\/ws$/,
+      pattern: exactly(TUNNEL_PATH.ws),
       auth: false,
       methods: { GET: (_q, res) => sendError(res, 426, 'this endpoint needs a WebSocket upgrade', { Upgrade: 'websocket' }) },
     },
-    { pattern: /^\/reverse-proxy\/sse$/, auth: true, methods: { GET: (req, res, p) => o.links.openSse(req, res, p) } },
-    { pattern: /^\/reverse-proxy\/poll$/, auth: true, methods: { GET: (req, res, p) => o.links.createPoll(req, res, p) } },
+    { pattern: exactly(TUNNEL_PATH.sse), auth: true, methods: { GET: (req, res, p) => o.links.openSse(req, res, p) } },
+    { pattern: exactly(TUNNEL_PATH.poll), auth: true, methods: { GET: (req, res, p) => o.links.createPoll(req, res, p) } },
     {
-      pattern: /^\/reverse-proxy\/links\/([^/]+)\/messages$/,
+      pattern: exactly(`${TUNNEL_PREFIX}/links/{id}/messages`),
       auth: true,
       methods: { POST: (req, res, p, [id]) => o.links.postMessages(req, res, p, id!) },
     },
     {
-      pattern: /^\/reverse-proxy\/links\/([^/]+)\/poll$/,
+      pattern: exactly(`${TUNNEL_PREFIX}/links/{id}/poll`),
       auth: true,
       methods: { GET: (req, res, p, [id]) => o.links.poll(req, res, p, id!) },
     },
-    { pattern: /^\/reverse-proxy\/sessions$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listSessions(res, p) } },
+    { pattern: exactly(`${TUNNEL_PREFIX}/sessions`), auth: true, methods: { GET: (_q, res, p) => o.admin.listSessions(res, p) } },
     {
-      pattern: /^\/reverse-proxy\/sessions\/([^/]+)$/,
+      pattern: exactly(`${TUNNEL_PREFIX}/sessions/{id}`),
       auth: true,
       methods: { DELETE: (_q, res, p, [id]) => o.admin.deleteSession(res, p, id!) },
     },
     {
-      pattern: /^\/reverse-proxy\/sessions\/([^/]+)\/request$/,
+      pattern: exactly(`${TUNNEL_PREFIX}/sessions/{id}/request`),
       auth: true,
       methods: { POST: (req, res, p, [id]) => o.admin.sessionRequest(req, res, p, id!) },
     },
@@ -93,6 +93,12 @@ export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMe
       else res.end();
     });
   };
+}
+
+/** A route's path as a pattern: `{id}` matches one path segment (captured); the rest is literal. */
+function exactly(path: string): RegExp {
+  const literal = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${literal.replace(/\{id\}/g, '([^/]+)')}$`);
 }
 
 async function dispatch(routes: Route[], o: RequestHandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -23,28 +23,8 @@ import type { McpClientPort, TunnelPort } from './tunnel-port.js';
 import { ServerRequestRouter, type ClientView } from './server-requests.js';
 import { restoreProgressToken, rewriteRequest } from './progress-tokens.js';
 import { answerLocally } from './local-answers.js';
+import type { RequestDone, RequestOutcome } from './request-outcome.js';
 import { SharedServerState } from './shared-server-state.js';
-
-/** How a relayed request ended (metrics). */
-export type RequestOutcome =
-  | 'ok'
-  | 'error'
-  | 'timeout'
-  | 'cancelled'
-  | 'client_gone'
-  | 'tunnel_lost'
-  | 'shutdown'
-  | 'unavailable'
-  | 'saturated'
-  | 'refused';
-
-export interface RequestDone {
-  server: string;
-  method: string;
-  outcome: RequestOutcome;
-  /** Time in the tunnel; undefined when the request was refused before it was relayed. */
-  seconds: number | undefined;
-}
 
 export interface MultiplexerOptions {
   serverName: string;

@@ -12,7 +12,8 @@
 import { realClock, type Clock } from '../../clock.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SessionRegistry } from '../tunnel/session-registry.js';
-import { Multiplexer, type RequestDone } from './multiplexer.js';
+import { Multiplexer } from './multiplexer.js';
+import type { RequestDone } from './request-outcome.js';
 
 export interface MultiplexersOptions {
   /** Deadline of one relayed request (ms). */

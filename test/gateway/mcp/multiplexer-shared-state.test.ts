@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Multiplexer, type RequestDone } from '../../../src/gateway/mcp/multiplexer.js';
+import { Multiplexer } from '../../../src/gateway/mcp/multiplexer.js';
+import type { RequestDone } from '../../../src/gateway/mcp/request-outcome.js';
 import { RpcErrorCode } from '../../../src/protocol/jsonrpc.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { FakeClientPort, FakeTunnelPort, ManualClock, flush } from '../../helpers/gateway-fake-ports.js';
