@@ -18,11 +18,11 @@
  *   has delivered all of them in order.
  */
 import { startGateway, type RunningGateway } from '../src/gateway/index.js';
-import { TunnelEndpoint } from '../src/gateway/tunnel-endpoint.js';
+import { TunnelEndpoint } from '../src/gateway/tunnel/tunnel-endpoint.js';
 import { GATEWAY_DEFAULTS } from '../src/config/types.js';
 import { createDispatcher } from '../src/net/dispatcher.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { parseEnvelope } from '../src/protocol/envelope.js';
+import { frameOf, parseEnvelope } from '../src/protocol/envelope.js';
 import { ReliableChannel } from '../src/protocol/reliable-channel.js';
 import { TransportNegotiator } from '../src/transport/negotiator.js';
 import type { Transport, TransportKind, TunnelLink } from '../src/transport/transport.js';
@@ -41,11 +41,13 @@ function echoAcceptor(this: TunnelEndpoint, link: TunnelLink): void {
       channel.push('request', env.payload!);
     },
   });
-  channel.attach((frame) => link.send(frame), 0);
+  channel.attach((frame, bytes) => link.send(frame, bytes), 0);
   link.onmessage = (text) => {
     channel.receive(parseEnvelope(text));
   };
   link.onclose = () => channel.close();
+  // Backpressure (docs/delivery.md): a congested link holds the channel until it drains.
+  link.ondrain = () => channel.drained();
 }
 
 const PAYLOAD = { jsonrpc: '2.0' as const, id: 0, result: { content: [{ type: 'text', text: 'Echo: bench' }] } };
@@ -75,9 +77,10 @@ export class RawTunnelBench {
       logger: silentLogger,
     });
     const transport = negotiator.create(kind);
-    transport.onmessage = (text) => {
-      channel.receive(parseEnvelope(text));
+    transport.onmessage = (f) => {
+      channel.receive(typeof f === 'string' ? parseEnvelope(f) : frameOf(f.json));
     };
+    transport.ondrain = () => channel.drained();
     await transport.start();
     return transport;
   }
@@ -103,7 +106,7 @@ export class RawTunnelBench {
     });
     const transport = await this.open(kind, channel);
     try {
-      channel.attach((frame) => transport.send(frame), 0);
+      channel.attach((frame, bytes) => transport.send(frame, bytes), 0);
       const t0 = performance.now();
       pump();
       await withDeadline(finished, 120_000, `raw ${kind}: ${n} frames`);
@@ -127,7 +130,7 @@ export class RawTunnelBench {
         };
       });
       const t0 = performance.now();
-      channel.attach((frame) => transport.send(frame), 0);
+      channel.attach((frame, bytes) => transport.send(frame, bytes), 0);
       await withDeadline(all, 120_000, `replay ${kind}: ${n} frames`);
       return performance.now() - t0;
     } finally {

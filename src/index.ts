@@ -17,4 +17,4 @@ export type { Envelope, ServerDescription } from './protocol/envelope.js';
 export type { DiscoverResultLike, ServerEra } from './protocol/discover-result.js';
 export type { Transport, TransportKind } from './transport/transport.js';
 export { startGateway } from './gateway/index.js';
-export { mintToken } from './gateway/auth.js';
+export { mintToken } from './gateway/http/auth.js';

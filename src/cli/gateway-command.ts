@@ -2,11 +2,13 @@
 import { Command } from 'commander';
 import { loadConfigFile } from '../config/config-file.js';
 import { GATEWAY_SPECS as S, resolveGatewayOptions } from '../config/gateway-options.js';
-import { formatBytes } from '../config/sizes.js';
 import { GATEWAY_DEFAULTS as D } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { ExitCode } from './exit-codes.js';
-import { describe, PRECEDENCE_NOTE } from './help.js';
+import { describer, OptionsCommand, PRECEDENCE_NOTE } from './help.js';
+
+/** Option help with its env variable, config key and default (from the defaults table). */
+const help = describer(D);
 
 const EXAMPLES = `
 Examples:
@@ -17,48 +19,47 @@ On start it prints one line to stdout: "gateway listening on <url>".
 ${PRECEDENCE_NOTE}`;
 
 export function gatewayCommand(action: (flags: Record<string, unknown>) => Promise<void>): Command {
-  return new Command('gateway')
+  return new OptionsCommand('gateway')
     .description('run the gateway: accepts tunnels and serves their MCP servers over Streamable HTTP')
-    .option('--host <host>', describe('address to listen on', S.host, D.host))
-    .option('--port <port>', describe('port to listen on; 0 = any free port', S.port, D.port))
-    .option('--jwt-secret <secret>', describe('HS256 secret that signs client tokens (prefer the env variable)', S.jwtSecret))
-    .option('--jwt-issuer <iss>', describe('expected token issuer', S.jwtIssuer, D.jwtIssuer))
-    .option('--jwt-audience <aud>', describe('expected token audience', S.jwtAudience, D.jwtAudience))
-    .option('--no-auth', describe('accept requests without a token (development only)', S.noAuth))
-    .option('--resume-window <seconds>', describe('how long a dropped tunnel may resume its session', S.resumeWindow, D.resumeWindow))
-    .option('--max-queue-bytes <size>', describe('bound per session of the replay queue, of frames held from its client, and of unsent output per MCP session', S.maxQueueBytes, formatBytes(D.maxQueueBytes)))
-    .option('--max-frame-bytes <size>', describe('largest frame or HTTP body accepted', S.maxFrameBytes, formatBytes(D.maxFrameBytes)))
-    .option('--request-timeout <seconds>', describe('deadline for one MCP request through a tunnel', S.requestTimeout, D.requestTimeout))
-    .option('--mcp-session-idle <seconds>', describe('close an MCP client session idle this long (no request, no open stream)', S.mcpSessionIdle, D.mcpSessionIdle))
-    .option('--keepalive <seconds>', describe('SSE keepalive comment / poll wait interval', S.keepalive, D.keepalive))
-    .option('--log-level <level>', describe('DEBUG, INFO, WARNING, ERROR or CRITICAL', S.logLevel, D.logLevel))
-    .option('--verbose', 'same as --log-level DEBUG (wins over it)')
-    .option('--tls-cert <pem>', describe('serve HTTPS with this certificate (PEM)', S.tlsCert))
-    .option('--tls-key <pem>', describe('private key of --tls-cert (PEM)', S.tlsKey))
-    .option('--tls-client-ca <pem>', describe('require client certificates signed by this CA (PEM)', S.tlsClientCa))
-    .option('--open-servers', describe("let every authenticated user use every server's MCP endpoint (default: owner and admins)", S.openServers))
+    .option('--host <host>', help('address to listen on', S.host))
+    .option('--port <port>', help('port to listen on; 0 = any free port', S.port))
+    .option('--jwt-secret <secret>', help('HS256 secret that signs client tokens (prefer the env variable)', S.jwtSecret))
+    .option('--jwt-issuer <iss>', help('expected token issuer', S.jwtIssuer))
+    .option('--jwt-audience <aud>', help('expected token audience', S.jwtAudience))
+    .option('--no-auth', help('accept requests without a token (development only)', S.noAuth))
+    .option('--resume-window <seconds>', help('how long a dropped tunnel may resume its session', S.resumeWindow))
+    .option('--max-queue-bytes <size>', help('bound per session of the replay queue, of frames held from its client, and of unsent output per MCP session', S.maxQueueBytes))
+    .option('--max-frame-bytes <size>', help('largest frame or HTTP body accepted', S.maxFrameBytes))
+    .option('--request-timeout <seconds>', help('deadline for one MCP request through a tunnel', S.requestTimeout))
+    .option('--mcp-session-idle <seconds>', help('close an MCP client session idle this long (no request, no open stream)', S.mcpSessionIdle))
+    .option('--keepalive <seconds>', help('SSE keepalive comment / poll wait interval', S.keepalive))
+    .logOptions(help, S.logLevel)
+    .option('--tls-cert <pem>', help('serve HTTPS with this certificate (PEM)', S.tlsCert))
+    .option('--tls-key <pem>', help('private key of --tls-cert (PEM)', S.tlsKey))
+    .option('--tls-client-ca <pem>', help('require client certificates signed by this CA (PEM)', S.tlsClientCa))
+    .option('--open-servers', help("let every authenticated user use every server's MCP endpoint (default: owner and admins)", S.openServers))
     .option(
       '--allowed-origins <list>',
-      describe('comma-separated browser origins allowed on the MCP endpoint, or * (loopback origins are allowed on a loopback bind)', S.allowedOrigins, 'none'),
+      help('comma-separated browser origins allowed on the MCP endpoint, or * (loopback origins are allowed on a loopback bind)', S.allowedOrigins, 'none'),
     )
-    .option('--max-links-per-user <n>', describe('tunnel links (ws, sse, poll) one token subject may hold open', S.maxLinksPerUser, D.maxLinksPerUser))
+    .option('--max-links-per-user <n>', help('tunnel links (ws, sse, poll) one token subject may hold open', S.maxLinksPerUser))
     .option(
       '--max-pending-links-per-user <n>',
-      describe('tunnel links one token subject may hold before they register', S.maxPendingLinksPerUser, D.maxPendingLinksPerUser),
+      help('tunnel links one token subject may hold before they register', S.maxPendingLinksPerUser),
     )
-    .option('--max-sessions-per-user <n>', describe('tunnel sessions one token subject may hold', S.maxSessionsPerUser, D.maxSessionsPerUser))
-    .option('--metrics-auth', describe('GET /metrics needs an admin token (default: open, limited by --host)', S.metricsAuth))
-    .option('--headers-timeout <seconds>', describe("close a connection that has not sent a request's headers (or a first byte, or its TLS handshake) within this", S.headersTimeout, D.headersTimeout))
-    .option('--receive-timeout <seconds>', describe('close a connection that has not sent a whole request (headers and body) within this; >= --headers-timeout', S.receiveTimeout, D.receiveTimeout))
-    .option('--keep-alive-timeout <seconds>', describe('close a kept-alive HTTP connection idle this long between requests', S.keepAliveTimeout, D.keepAliveTimeout))
-    .option('--max-connections <n>', describe('open TCP connections accepted at once; more are closed at accept (keep below ulimit -n)', S.maxConnections, D.maxConnections))
-    .option('--max-mcp-sessions-per-user <n>', describe('open MCP client sessions one token subject may hold (all servers)', S.maxMcpSessionsPerUser, D.maxMcpSessionsPerUser))
-    .option('--mcp-resume-bytes <size>', describe('SSE events kept per 2025-era MCP session for a client that reconnects with Last-Event-ID; 0 = no resuming', S.mcpResumeBytes, formatBytes(D.mcpResumeBytes)))
-    .option('--mrtr-wait <seconds>', describe('how long a 2026-07-28 call that answered input_required waits for the retry before it is cancelled at the server', S.mrtrWait, D.mrtrWait))
-    .option('--cache-ttl <seconds>', describe('ttlMs hint on cacheable results of 2025-era servers for 2026-07-28 clients', S.cacheTtl, D.cacheTtl))
-    .option('--cache-scope <scope>', describe('cacheScope hint on those results: private or public', S.cacheScope, D.cacheScope))
+    .option('--max-sessions-per-user <n>', help('tunnel sessions one token subject may hold', S.maxSessionsPerUser))
+    .option('--metrics-auth', help('GET /metrics needs an admin token (default: open, limited by --host)', S.metricsAuth))
+    .option('--headers-timeout <seconds>', help("close a connection that has not sent a request's headers (or a first byte, or its TLS handshake) within this", S.headersTimeout))
+    .option('--receive-timeout <seconds>', help('close a connection that has not sent a whole request (headers and body) within this; >= --headers-timeout', S.receiveTimeout))
+    .option('--keep-alive-timeout <seconds>', help('close a kept-alive HTTP connection idle this long between requests', S.keepAliveTimeout))
+    .option('--max-connections <n>', help('open TCP connections accepted at once; more are closed at accept (keep below ulimit -n)', S.maxConnections))
+    .option('--max-mcp-sessions-per-user <n>', help('open MCP client sessions one token subject may hold (all servers)', S.maxMcpSessionsPerUser))
+    .option('--mcp-resume-bytes <size>', help('SSE events kept per 2025-era MCP session for a client that reconnects with Last-Event-ID; 0 = no resuming', S.mcpResumeBytes))
+    .option('--mrtr-wait <seconds>', help('how long a 2026-07-28 call that answered input_required waits for the retry before it is cancelled at the server', S.mrtrWait))
+    .option('--cache-ttl <seconds>', help('ttlMs hint on cacheable results of 2025-era servers for 2026-07-28 clients', S.cacheTtl))
+    .option('--cache-scope <scope>', help('cacheScope hint on those results: private or public', S.cacheScope))
     .option('--config <file>', 'YAML or JSON config file (snake_case keys)')
-    .option('--check-config', 'validate flags, environment and config file, print the resolved options as JSON (secrets masked) and exit')
+    .checkConfigOption()
     .addHelpText('after', EXAMPLES)
     .action(action);
 }

@@ -6,7 +6,7 @@
 import { CommanderError } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, errorMessage } from '../errors.js';
-import { redact } from '../observability/logger.js';
+import { redact } from '../observability/redact.js';
 import { ExitCode } from './exit-codes.js';
 import { buildProgram, PROGRAM_NAME } from './program.js';
 

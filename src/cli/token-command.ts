@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { describe } from './help.js';
 
-/** Shown in help only; gateway/auth.ts owns the actual default (ContextForge's 7 days). */
+/** Shown in help only; gateway/http/auth.ts owns the actual default (ContextForge's 7 days). */
 const DEFAULT_EXP_MINUTES = 10080;
 
 export function tokenCommand(action: (flags: Record<string, unknown>) => Promise<void>): Command {
@@ -28,7 +28,7 @@ export async function runToken(flags: Record<string, unknown>, env: NodeJS.Proce
     if (!/^\d+$/.test(text)) throw new ConfigError(`invalid --exp "${text}" (from --exp): expected a whole number of minutes >= 0`);
     expMinutes = Number(text);
   }
-  const { mintToken } = await import('../gateway/auth.js');
+  const { mintToken } = await import('../gateway/http/auth.js');
   const token = await mintToken({
     username: String(flags.username),
     secret,

@@ -11,6 +11,7 @@
  *                   └── exit, no restart (policy or budget) ──▶ failed      stop() ──▶ stopped
  */
 import { EventEmitter } from 'node:events';
+import { realClock, wait, type Clock } from '../clock.js';
 import { errorMessage, LocalServerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
@@ -36,6 +37,8 @@ export interface ChildSupervisorOptions {
   server: Omit<LocalServerOptions, 'logger'>;
   policy: RestartPolicy;
   logger: Logger;
+  /** Restart delays and the restart budget's window (tests: fake time). */
+  clock?: Clock;
 }
 
 export function describeExit(exit: ExitInfo): string {
@@ -45,6 +48,7 @@ export function describeExit(exit: ExitInfo): string {
 export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   private readonly budget: RestartBudget;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private current: LocalServer | undefined;
   private state_: SupervisorState = 'idle';
   private paused = false;
@@ -58,6 +62,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   constructor(private readonly o: ChildSupervisorOptions) {
     super();
     this.log = o.logger;
+    this.clock = o.clock ?? realClock;
     this.budget = new RestartBudget(o.policy);
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => undefined);
@@ -117,7 +122,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
   }
 
   private async spawn(): Promise<HandshakeResult> {
-    let local = new LocalServer({ ...this.o.server, logger: this.log });
+    let local = new LocalServer({ clock: this.clock, ...this.o.server, logger: this.log });
     this.current = local;
     let init: HandshakeResult;
     try {
@@ -125,7 +130,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     } catch (err) {
       if (!(err instanceof ProbeExitedError) || this.isStopped()) throw err;
       this.log.info({ event: 'probe_exit_respawn' }, `${err.message}: starting it again and initializing it without a probe`);
-      local = new LocalServer({ ...this.o.server, era: 'legacy', logger: this.log });
+      local = new LocalServer({ clock: this.clock, ...this.o.server, era: 'legacy', logger: this.log });
       this.current = local;
       init = await local.start();
     }
@@ -149,7 +154,7 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     let last: { exit: ExitInfo; why: string } = { exit, why: `local MCP server exited (${describeExit(exit)})` };
     // Bounded by the budget: every iteration consumes one restart or ends the loop.
     for (;;) {
-      const decision = this.budget.decide(last.exit, Date.now());
+      const decision = this.budget.decide(last.exit, this.clock.now());
       if (!decision.restart) {
         this.state_ = 'failed';
         const not = this.o.policy.mode === 'never' ? '' : `; not restarted: ${decision.reason}`;
@@ -181,14 +186,10 @@ export class ChildSupervisor extends EventEmitter<ChildSupervisorEvents> {
     return this.state_ === 'stopped';
   }
 
+  /** No child runs while this waits: the ref'd timer keeps the process alive. */
   private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      this.cancelWait = done;
-    });
+    const delay = wait(this.clock, ms, { ref: true });
+    this.cancelWait = delay.cancel;
+    return delay.done;
   }
 }

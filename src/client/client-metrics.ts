@@ -25,31 +25,26 @@ export class ClientMetrics {
   constructor() {
     const sources = this.sources;
     const registers = [this.registry];
-    /** A counter whose value is owned by the client: reset and re-add it on every scrape. */
-    const mirroredCounter = (name: string, help: string, read: (s: ReverseProxyClientStats) => number): void => {
-      new Counter({
+    /**
+     * A per-server metric whose value the client owns: reset and filled from every client
+     * on each scrape (a gauge filled by `inc` from 0 is `set`).
+     */
+    const mirrored = (kind: 'counter' | 'gauge', name: string, help: string, read: (s: ReverseProxyClientStats, src: Source) => number): void => {
+      const config = {
         name: PREFIX + name,
         help,
-        labelNames: ['server'],
+        labelNames: ['server'] as const,
         registers,
-        collect() {
+        collect(this: { reset(): void; inc(labels: { server: string }, value: number): void }): void {
           this.reset();
-          for (const src of sources) this.inc({ server: src.name }, read(src.stats()));
+          for (const src of sources) this.inc({ server: src.name }, read(src.stats(), src));
         },
-      });
+      };
+      if (kind === 'counter') new Counter(config);
+      else new Gauge(config);
     };
-    const gauge = (name: string, help: string, read: (s: ReverseProxyClientStats, src: Source) => number): void => {
-      new Gauge({
-        name: PREFIX + name,
-        help,
-        labelNames: ['server'],
-        registers,
-        collect() {
-          this.reset();
-          for (const src of sources) this.set({ server: src.name }, read(src.stats(), src));
-        },
-      });
-    };
+    const gauge = (name: string, help: string, read: (s: ReverseProxyClientStats, src: Source) => number): void => mirrored('gauge', name, help, read);
+    const mirroredCounter = (name: string, help: string, read: (s: ReverseProxyClientStats) => number): void => mirrored('counter', name, help, read);
     gauge('connected', '1 while the tunnel is registered on a transport, else 0', (_s, src) => (src.transport() ? 1 : 0));
     new Gauge({
       name: `${PREFIX}transport`,

@@ -6,7 +6,7 @@
 import { LocalServerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { deriveServerName } from './command.js';
+import { deriveServerName } from '../config/command.js';
 import type { ServerEraMode } from '../config/types.js';
 import { modernHandshake, probeEra, probeTimeoutMs, type Ask, type HandshakeResult } from './era-probe.js';
 import { DEFAULT_CLIENT_INFO, initializeRequest, readInitializeResponse } from './initialize.js';

@@ -12,11 +12,12 @@
  * reach the user unchanged.
  */
 import type { ChildProcess } from 'node:child_process';
+import { realClock, type Clock } from '../clock.js';
 import { LocalServerError } from '../errors.js';
 import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import type { Logger } from '../observability/logger.js';
 import { childEnv } from './child-env.js';
-import { parseCommand } from './command.js';
+import { parseCommand } from '../config/command.js';
 import { LineSplitter } from './line-splitter.js';
 import { runStopStep, spawnChild, STEP_NAMES, stopSteps } from './spawn-child.js';
 import type { ServerEraMode } from '../config/types.js';
@@ -48,6 +49,8 @@ export interface LocalServerOptions {
   platform?: NodeJS.Platform;
   /** `auto` (default) probes with server/discover; `legacy` initializes at once; `modern` requires a DiscoverResult. */
   era?: ServerEraMode;
+  /** The initialize deadline and the stop steps (tests: fake time). */
+  clock?: Clock;
 }
 
 /** One of our own requests (server/discover, initialize) waiting for its answer. */
@@ -69,6 +72,7 @@ export class LocalServer {
 
   private readonly options: LocalServerOptions;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private child?: ChildProcess;
   private _state: LocalServerState = 'idle';
   private _onmessage?: (msg: JsonRpcMessage) => void;
@@ -91,6 +95,7 @@ export class LocalServer {
   constructor(options: LocalServerOptions) {
     this.options = options;
     this.log = options.logger.child({ component: 'local-server' });
+    this.clock = options.clock ?? realClock;
   }
 
   get state(): LocalServerState {
@@ -119,7 +124,7 @@ export class LocalServer {
     const { file, args } = parseCommand(this.options.command);
     this._state = 'starting';
     this.exited = new Promise((resolve) => (this.markExited = resolve));
-    const timer = setTimeout(() => this.failInit(this.initTimeoutError()), this.options.initTimeoutMs);
+    const timer = this.clock.setTimeout(() => this.failInit(this.initTimeoutError()), this.options.initTimeoutMs, { ref: true });
     try {
       this.startProcess(file, args);
       const io = { ask: this.ask.bind(this), send: (m: JsonRpcMessage) => void this.send(m), answeredLate: () => this.answeredLate, log: this.log };
@@ -135,7 +140,7 @@ export class LocalServer {
       await this.stop();
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       this.pending = undefined;
     }
   }
@@ -148,9 +153,9 @@ export class LocalServer {
   private ask(req: JsonRpcRequest, timeoutMs: number | undefined): Promise<ProbeReply> {
     return new Promise<ProbeReply>((resolve, reject) => {
       if (this.startError) return reject(this.startError);
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle({ kind: 'timeout', ms: timeoutMs }), timeoutMs);
+      const timer = timeoutMs === undefined ? undefined : this.clock.setTimeout(() => settle({ kind: 'timeout', ms: timeoutMs }), timeoutMs, { ref: true });
       const settle = (reply: ProbeReply | Error): void => {
-        clearTimeout(timer);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
         if (this.pending === own) this.pending = undefined;
         if (reply instanceof Error) reject(reply);
         else resolve(reply);
@@ -355,10 +360,9 @@ export class LocalServer {
   /** True if the child exited within `ms`. The timer is unref'd: it never holds the process open. */
   private waitExit(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      timer.unref();
+      const timer = this.clock.setTimeout(() => resolve(false), ms);
       void this.exited.then(() => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         resolve(true);
       });
     });

@@ -4,10 +4,12 @@
  * when retrying cannot help), within a deadline. Frames that arrive right behind the ack
  * (a transport may hand over a whole batch at once) are kept in `early` for the caller.
  */
+import type { Clock } from '../clock.js';
 import { ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Envelope, RegisterAckEnvelope, RegisterEnvelope } from '../protocol/envelope.js';
-import type { Transport, TransportCloseInfo } from '../transport/transport.js';
+import { isKnownEnvelope, type Frame, type RegisterAckEnvelope, type RegisterEnvelope } from '../protocol/envelope.js';
+import { errorEffect } from '../protocol/error-codes.js';
+import type { InboundFrame, Transport, TransportCloseInfo } from '../transport/transport.js';
 
 export interface RegisterHandshake {
   transport: Transport;
@@ -15,42 +17,41 @@ export interface RegisterHandshake {
   /** Settles when the transport closes. */
   closed: Promise<TransportCloseInfo>;
   /** Installs the handler of the transport's next frames. */
-  setHandler: (h: (text: string) => void) => void;
-  early: string[];
+  setHandler: (h: (frame: InboundFrame) => void) => void;
+  early: InboundFrame[];
   timeoutMs: number;
+  clock: Clock;
   /** Parse a frame; undefined (already logged) when it is malformed. */
-  parse: (text: string) => Envelope | undefined;
+  parse: (frame: InboundFrame) => Frame | undefined;
   log: Logger;
 }
-
-/** Registration refusals that will not fix themselves. */
-const FATAL_REFUSALS = new Set(['name_taken', 'invalid_name', 'forbidden', 'invalid_register']);
 
 export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
   const { transport } = o;
   return new Promise<RegisterAckEnvelope>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = o.clock.setTimeout(() => {
       void transport.close('no register_ack');
       reject(new TransportError(`gateway did not answer register within ${o.timeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' }));
     }, o.timeoutMs);
-    timer.unref();
     void o.closed.then((info) => {
-      clearTimeout(timer);
+      o.clock.clearTimeout(timer);
       reject(info.error ?? new TransportError(`transport closed during registration (${info.reason})`));
     });
-    o.setHandler((text) => {
-      const env = o.parse(text);
+    o.setHandler((frame) => {
+      const env = o.parse(frame);
       if (!env) return;
-      if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
-        clearTimeout(timer);
+      if (!isKnownEnvelope(env)) {
+        o.log.debug({ type: env.type }, 'frame before register_ack ignored');
+      } else if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
+        o.clock.clearTimeout(timer);
         o.setHandler((next) => o.early.push(next));
-        resolve(env as RegisterAckEnvelope);
+        resolve(env);
       } else if (env.type === 'error') {
-        clearTimeout(timer);
+        o.clock.clearTimeout(timer);
         void transport.close('registration refused');
-        const code = typeof env.code === 'string' ? env.code : undefined;
         const msg = `gateway refused registration: ${String(env.message ?? 'no reason given')}`;
-        reject(code !== undefined && FATAL_REFUSALS.has(code) ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
+        // A refusal that will not fix itself (the name, the register) ends the client.
+        reject(errorEffect(env.code) === 'stop' ? new ReverseProxyError('ERR_SESSION_CLOSED', msg) : new TransportError(msg));
       } else {
         o.log.debug({ type: env.type }, 'frame before register_ack ignored');
       }

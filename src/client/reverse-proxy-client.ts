@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
 import { CONNECT_DEFAULTS, type ConnectOptions } from '../config/types.js';
 import { ReverseProxyError } from '../errors.js';
 import { NetworkPath } from '../net/dispatcher.js';
@@ -15,14 +16,15 @@ import { classify, rpcError, RpcErrorCode, type JsonRpcMessage, type JsonRpcRequ
 import type { ChannelStats } from '../protocol/reliable-channel.js';
 import { TransportNegotiator } from '../transport/negotiator.js';
 import type { TransportKind } from '../transport/transport.js';
-import { redactUrl } from '../transport/urls.js';
+import { redactUrl } from '../observability/redact.js';
 import { Backpressure } from './backpressure.js';
 import { IdBridge } from './id-bridge.js';
 import { ChildSupervisor } from './child-supervisor.js';
 import { mcpEndpointUrl } from './endpoint-url.js';
 import type { ExitInfo } from './local-server.js';
 import { RESTART_BASE_DELAY_MS, RESTART_CAP_MS } from './restart-policy.js';
-import { describeServer, serverDownFrame, serverUpFrame } from './server-status.js';
+import { describeServer } from '../protocol/mcp-handshake.js';
+import { serverDownFrame, serverUpFrame } from './server-status.js';
 import { TunnelClient } from './tunnel-client.js';
 
 export interface ReverseProxyClientEvents {
@@ -56,6 +58,8 @@ export interface ReverseProxyClientOptions extends ConnectOptions {
   env?: NodeJS.ProcessEnv;
   /** Override the undici dispatcher (tests). */
   dispatcher?: Dispatcher;
+  /** Every timer of the client: reconnects, keepalive, restarts (tests: fake time). Default the real clock. */
+  clock?: Clock;
 }
 
 export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
@@ -142,6 +146,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
         capMs: RESTART_CAP_MS,
       },
       logger: this.log,
+      ...(o.clock ? { clock: o.clock } : {}),
     });
     this.local = local;
     const init = await local.start();
@@ -157,6 +162,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       keepaliveMs: o.keepalive * 1000,
       logger: this.log,
       ...(o.token ? { token: o.token } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
     });
     const tunnel = new TunnelClient({
       server,
@@ -167,6 +173,7 @@ export class ReverseProxyClient extends EventEmitter<ReverseProxyClientEvents> {
       registerTimeoutMs: Math.max(10_000, o.handshakeTimeout * 1000),
       maxQueueBytes: o.maxQueueBytes,
       logger: this.log,
+      ...(o.clock ? { clock: o.clock } : {}),
     });
     this.tunnel = tunnel;
     this.wire(local, tunnel, server);

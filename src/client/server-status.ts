@@ -6,17 +6,15 @@
  * after every (re)connect instead.
  * Plain peers (ContextForge) ignore the unknown type.
  */
-import type { Envelope, ServerDescription } from '../protocol/envelope.js';
+import type { ServerDescription, ServerStatusEnvelope } from '../protocol/envelope.js';
 import type { HandshakeResult } from './local-server.js';
 
-export const SERVER_STATUS = 'server_status';
-
-export function serverDownFrame(reason: string): Envelope {
-  return { type: SERVER_STATUS, available: false, reason };
+export function serverDownFrame(reason: string): ServerStatusEnvelope {
+  return { type: 'server_status', available: false, reason };
 }
 
-export function serverUpFrame(server: ServerDescription): Envelope {
-  return { type: SERVER_STATUS, available: true, server: { ...server } };
+export function serverUpFrame(server: ServerDescription): ServerStatusEnvelope {
+  return { type: 'server_status', available: true, server: { ...server } };
 }
 
 /**

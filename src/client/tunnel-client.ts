@@ -10,29 +10,35 @@
  * `register` + `resume` (docs/protocol.md §2–§3), whichever transport carries it then.
  */
 import { EventEmitter } from 'node:events';
+import { realClock, wait, type Clock } from '../clock.js';
 import {
+  frameOf,
+  isKnownEnvelope,
   parseEnvelope,
   RELIABILITY_VERSION,
   upstreamTypeFor,
-  type Envelope,
+  type ErrorEnvelope,
+  type Frame,
   type RegisterAckEnvelope,
   type RegisterEnvelope,
   type ServerDescription,
 } from '../protocol/envelope.js';
+import { errorEffect } from '../protocol/error-codes.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { ReliableChannel, type HeldOverflow } from '../protocol/reliable-channel.js';
 import { errorMessage, isRetryable, QueueFullError, ReverseProxyError, TransportError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransportNegotiator } from '../transport/negotiator.js';
-import type { Transport, TransportCloseInfo, TransportKind } from '../transport/transport.js';
+import type { InboundFrame, Transport, TransportCloseInfo, TransportKind } from '../transport/transport.js';
 import { BACKOFF_CAP_MS, backoffDelay } from './backoff.js';
+import { Keepalive } from './keepalive.js';
 import { registerOn } from './register-handshake.js';
 
 export type TunnelState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface TunnelClientOptions {
   server: ServerDescription;
-  negotiator: TransportNegotiator;
+  negotiator: TransportOpener;
   reconnectDelayMs: number;
   /** 0 = forever. Counts consecutive failed attempts. */
   maxRetries: number;
@@ -41,7 +47,12 @@ export interface TunnelClientOptions {
   registerTimeoutMs: number;
   maxQueueBytes: number;
   logger: Logger;
+  /** Keepalive, backoff and register deadline (tests: fake time). */
+  clock?: Clock;
 }
+
+/** What the tunnel needs of the TransportNegotiator, so that tests can hand in their own. */
+export type TransportOpener = Pick<TransportNegotiator, 'open' | 'dispose' | 'onupgrade'>;
 
 export interface TunnelEvents {
   connected: [{ sessionId: string; transport: TransportKind; resumed: boolean; replayed: number; mode: string }];
@@ -52,13 +63,11 @@ export interface TunnelEvents {
   drain: [];
 }
 
-/** A silent peer is declared dead after this many keepalive intervals (so within 2×). */
-const DEAD_AFTER_KEEPALIVES = 1.5;
-
 export class TunnelClient extends EventEmitter<TunnelEvents> {
   readonly channel: ReliableChannel;
   private readonly opts: TunnelClientOptions;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private state_: TunnelState = 'idle';
   private sessionId_: string | undefined;
   private transport: Transport | undefined;
@@ -75,7 +84,9 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     super();
     this.opts = opts;
     this.log = opts.logger;
+    this.clock = opts.clock ?? realClock;
     this.channel = new ReliableChannel({
+      clock: this.clock,
       deliver: (env) => this.emit('message', env.payload!),
       maxQueueBytes: opts.maxQueueBytes,
       onDrain: () => this.emit('drain'),
@@ -211,13 +222,10 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       if (this.isStopped()) break;
       const delay = backoffDelay({ baseMs: this.opts.reconnectDelayMs, capMs: BACKOFF_CAP_MS }, Math.max(1, failures));
       this.log.debug({ event: 'backoff', delayMs: delay }, `next attempt in ${delay} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      // The one thing keeping the process alive while the gateway is away: a ref'd timer.
+      const backoff = wait(this.clock, delay, { ref: true });
+      this.wake = backoff.cancel;
+      await backoff.done;
       this.wake = undefined;
       this.movingUp = false;
     }
@@ -239,11 +247,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
 
   /** Open, register, serve until the transport closes. */
   private async connectOnce(onRegistered: () => void): Promise<TransportCloseInfo> {
-    let onFrame: (text: string) => void = () => undefined;
+    let onFrame: (frame: InboundFrame) => void = () => undefined;
     let closed!: (info: TransportCloseInfo) => void;
     const closedP = new Promise<TransportCloseInfo>((r) => (closed = r));
     const transport = await this.opts.negotiator.open((t) => {
-      t.onmessage = (text) => onFrame(text);
+      t.onmessage = (frame) => onFrame(frame);
       t.onclose = (info) => closed(info);
       t.ondrain = () => {
         if (this.transport === t) this.channel.drained();
@@ -258,7 +266,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     // Frames that arrive right behind register_ack (a transport may deliver a whole batch
     // synchronously: the ack plus the gateway's replay) are kept here and fed in below,
     // after the channel knows whether this is a resume or a fresh session.
-    const early: string[] = [];
+    const early: InboundFrame[] = [];
     const ack = await this.register(transport, closedP, (h) => (onFrame = h), early);
     onRegistered();
     this.transport = transport;
@@ -276,7 +284,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       this.emit('fresh-session', { previousSessionId: previous, sessionId: ack.sessionId, droppedFrames: dropped.length });
     }
     this.sessionId_ = ack.sessionId;
-    const replayed = this.channel.attach((frame) => transport.send(frame), resumed ? (ack.ack ?? 0) : 0);
+    const replayed = this.channel.attach((frame, bytes) => transport.send(frame, bytes), resumed ? (ack.ack ?? 0) : 0);
     this.state_ = 'open';
     this.log.info(
       { event: 'connected', sessionId: ack.sessionId, transport: transport.kind, resumed, replayed, mode: this.channel.mode, duplicatesDropped: this.channel.stats().duplicatesDropped },
@@ -285,30 +293,23 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     );
     this.emit('connected', { sessionId: ack.sessionId, transport: transport.kind, resumed, replayed, mode: this.channel.mode });
 
-    let lastRx = Date.now();
-    let lastHeartbeat = Date.now();
-    onFrame = (text) => {
-      lastRx = Date.now();
-      this.onFrame(text, transport);
+    const keepalive = new Keepalive({
+      keepaliveMs: this.opts.keepaliveMs,
+      clock: this.clock,
+      heartbeat: () => this.channel.sendControl({ type: 'heartbeat' }),
+      dead: (silentMs) => {
+        void transport.close(`no frame from the gateway for ${Math.round(silentMs / 1000)} s (dead peer)`);
+        closed({ reason: `gateway silent for ${silentMs} ms: dead peer`, error: new TransportError('dead peer', { code: 'ERR_PEER_DEAD' }) });
+      },
+    });
+    onFrame = (frame) => {
+      keepalive.heard();
+      this.onFrame(frame, transport);
     };
-    for (const text of early.splice(0)) onFrame(text);
-    const keepalive = this.opts.keepaliveMs;
-    const tick = setInterval(() => {
-      const now = Date.now();
-      if (now - lastRx > keepalive * DEAD_AFTER_KEEPALIVES) {
-        void transport.close(`no frame from the gateway for ${Math.round((now - lastRx) / 1000)} s (dead peer)`);
-        closed({ reason: `gateway silent for ${now - lastRx} ms: dead peer`, error: new TransportError('dead peer', { code: 'ERR_PEER_DEAD' }) });
-        return;
-      }
-      if (now - lastHeartbeat >= keepalive) {
-        lastHeartbeat = now;
-        this.channel.sendControl({ type: 'heartbeat' });
-      }
-    }, Math.max(50, Math.floor(keepalive / 4)));
-    tick.unref();
+    for (const frame of early.splice(0)) onFrame(frame);
 
     const info = await closedP;
-    clearInterval(tick);
+    keepalive.stop();
     this.channel.detach();
     this.transport = undefined;
     if (!this.isStopped()) {
@@ -321,8 +322,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private register(
     transport: Transport,
     closedP: Promise<TransportCloseInfo>,
-    setHandler: (h: (text: string) => void) => void,
-    early: string[],
+    setHandler: (h: (frame: InboundFrame) => void) => void,
+    early: InboundFrame[],
   ): Promise<RegisterAckEnvelope> {
     const reg: RegisterEnvelope = {
       type: 'register',
@@ -343,45 +344,43 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       setHandler,
       early,
       timeoutMs: this.opts.registerTimeoutMs,
-      parse: (text) => this.parse(text),
+      clock: this.clock,
+      parse: (frame) => this.parse(frame),
       log: this.log,
     });
   }
 
   /** A frame from the gateway, or undefined (logged) when it is malformed: dropped, the session goes on. */
-  private parse(text: string): Envelope | undefined {
+  private parse(frame: InboundFrame): Frame | undefined {
     try {
-      return parseEnvelope(text);
+      return typeof frame === 'string' ? parseEnvelope(frame) : frameOf(frame.json);
     } catch (err) {
       this.log.warn({ err }, `ignoring malformed frame from the gateway: ${errorMessage(err)}`);
       return undefined;
     }
   }
 
-  private onFrame(text: string, transport: Transport): void {
-    const env = this.parse(text);
+  private onFrame(frame: InboundFrame, transport: Transport): void {
+    const env = this.parse(frame);
     if (!env) return;
-    if (this.channel.receive(env, text.length)) return;
-    switch (env.type) {
-      case 'heartbeat':
-      case 'ack':
-        return;
-      case 'error': {
-        const message = String(env.message ?? 'unspecified error');
-        if (env.code === 'session_deleted' || env.code === 'session_replaced') {
-          // Documented rule: a deleted session is never resumed; the client exits (the
-          // operator asked for it to go away) instead of re-registering behind their back.
-          // A replaced one means another instance registered the same name: two clients
-          // replacing each other forever helps nobody, so this one stops and says why.
-          this.fatal = new ReverseProxyError('ERR_SESSION_CLOSED', `gateway closed the session: ${message}`);
-          void transport.close('session deleted by the gateway');
-          return;
-        }
-        this.log.warn({ event: 'gateway_error', code: env.code }, `gateway reported: ${message}`);
-        return;
-      }
-      default:
-        this.log.debug({ type: env.type }, 'ignoring frame of unknown type');
+    // A parsed frame's length is measured only if it has to be held (inbox.ts).
+    if (this.channel.receive(env, typeof frame === 'string' ? frame.length : undefined)) return;
+    if (isKnownEnvelope(env) && env.type === 'error') return this.gatewayError(env, transport);
+    // A heartbeat or an ack says nothing beyond its `ack` (taken by receive()).
+    if (env.type !== 'heartbeat' && env.type !== 'ack') this.log.debug({ type: env.type }, 'ignoring frame of unknown type');
+  }
+
+  private gatewayError(env: ErrorEnvelope, transport: Transport): void {
+    const message = String(env.message ?? 'unspecified error');
+    if (errorEffect(env.code) === 'stop') {
+      // Documented rule: a deleted session is never resumed; the client exits (the
+      // operator asked for it to go away) instead of re-registering behind their back.
+      // A replaced one means another instance registered the same name: two clients
+      // replacing each other forever helps nobody, so this one stops and says why.
+      this.fatal = new ReverseProxyError('ERR_SESSION_CLOSED', `gateway closed the session: ${message}`);
+      void transport.close('session deleted by the gateway');
+      return;
     }
+    this.log.warn({ event: 'gateway_error', code: env.code }, `gateway reported: ${message}`);
   }
 }

@@ -3,12 +3,11 @@
  * config file (snake_case keys) > defaults. Pure: the caller loads `.env` and the config
  * file; this only picks, validates and reports.
  */
-import { deriveServerName, parseCommand } from '../client/command.js';
+import { deriveServerName, parseCommand } from './command.js';
 import { isValidServerName, SERVER_NAME_RULE } from '../protocol/server-name.js';
 import { quote } from 'shell-quote';
 import { ConfigError } from '../errors.js';
 import { CONNECT_DEFAULTS, type ConnectOptions, type RestartMode, type ServerEraMode, type TransportMode } from './types.js';
-import type { ConfigFile } from './config-file.js';
 import { chooseToken } from './token-file.js';
 import {
   OptionSources,
@@ -23,58 +22,62 @@ import {
   readString,
   type OptionSpec,
   type Picked,
+  type SourcesInput,
 } from './option-sources.js';
 import { readGatewayUrl, readPacLocation, readProxySetting } from './url-options.js';
 
+/** Options whose values are never echoed (--check-config, messages). */
+const SECRET_FLAGS: ReadonlySet<string> = new Set(['token', 'proxy-password']);
+
+/**
+ * A connect option's three names from its flag, by the one rule they follow
+ * (`--reconnect-delay`, REVERSE_PROXY_RECONNECT_DELAY, `reconnect_delay`), so they cannot drift apart.
+ */
+function connectOption(flag: string): OptionSpec & { env: string } {
+  const key = flag.replace(/-/g, '_');
+  return { flag: `--${flag}`, env: `REVERSE_PROXY_${key.toUpperCase()}`, key, ...(SECRET_FLAGS.has(flag) ? { secret: true } : {}) };
+}
+
 /** The contract: flag, environment variable and config-file key of every connect option. */
 export const CONNECT_SPECS = {
-  localStdio: { flag: '--local-stdio', env: 'REVERSE_PROXY_LOCAL_STDIO', key: 'local_stdio' },
-  gateway: { flag: '--gateway', env: 'REVERSE_PROXY_GATEWAY', key: 'gateway' },
-  token: { flag: '--token', env: 'REVERSE_PROXY_TOKEN', key: 'token', secret: true },
-  tokenFile: { flag: '--token-file', env: 'REVERSE_PROXY_TOKEN_FILE', key: 'token_file' },
-  name: { flag: '--name', env: 'REVERSE_PROXY_NAME', key: 'name' },
-  description: { flag: '--description', env: 'REVERSE_PROXY_DESCRIPTION', key: 'description' },
-  reconnectDelay: { flag: '--reconnect-delay', env: 'REVERSE_PROXY_RECONNECT_DELAY', key: 'reconnect_delay' },
-  maxRetries: { flag: '--max-retries', env: 'REVERSE_PROXY_MAX_RETRIES', key: 'max_retries' },
-  keepalive: { flag: '--keepalive', env: 'REVERSE_PROXY_KEEPALIVE', key: 'keepalive' },
-  logLevel: { flag: '--log-level', env: 'REVERSE_PROXY_LOG_LEVEL', key: 'log_level' },
-  transport: { flag: '--transport', env: 'REVERSE_PROXY_TRANSPORT', key: 'transport' },
-  proxy: { flag: '--proxy', env: 'REVERSE_PROXY_PROXY', key: 'proxy' },
-  proxyUser: { flag: '--proxy-user', env: 'REVERSE_PROXY_PROXY_USER', key: 'proxy_user' },
-  proxyPassword: { flag: '--proxy-password', env: 'REVERSE_PROXY_PROXY_PASSWORD', key: 'proxy_password', secret: true },
-  proxyPac: { flag: '--proxy-pac', env: 'REVERSE_PROXY_PROXY_PAC', key: 'proxy_pac' },
-  proxyPacRefresh: { flag: '--proxy-pac-refresh', env: 'REVERSE_PROXY_PROXY_PAC_REFRESH', key: 'proxy_pac_refresh' },
-  caFile: { flag: '--ca-file', env: 'REVERSE_PROXY_CA_FILE', key: 'ca_file' },
-  cert: { flag: '--cert', env: 'REVERSE_PROXY_CERT', key: 'cert' },
-  key: { flag: '--key', env: 'REVERSE_PROXY_KEY', key: 'key' },
-  maxQueueBytes: { flag: '--max-queue-bytes', env: 'REVERSE_PROXY_MAX_QUEUE_BYTES', key: 'max_queue_bytes' },
-  maxLineBytes: { flag: '--max-line-bytes', env: 'REVERSE_PROXY_MAX_LINE_BYTES', key: 'max_line_bytes' },
-  initTimeout: { flag: '--init-timeout', env: 'REVERSE_PROXY_INIT_TIMEOUT', key: 'init_timeout' },
-  serverEra: { flag: '--server-era', env: 'REVERSE_PROXY_SERVER_ERA', key: 'server_era' },
-  handshakeTimeout: { flag: '--handshake-timeout', env: 'REVERSE_PROXY_HANDSHAKE_TIMEOUT', key: 'handshake_timeout' },
-  restart: { flag: '--restart', env: 'REVERSE_PROXY_RESTART', key: 'restart' },
-  restartMax: { flag: '--restart-max', env: 'REVERSE_PROXY_RESTART_MAX', key: 'restart_max' },
-  restartWindow: { flag: '--restart-window', env: 'REVERSE_PROXY_RESTART_WINDOW', key: 'restart_window' },
-  metricsPort: { flag: '--metrics-port', env: 'REVERSE_PROXY_METRICS_PORT', key: 'metrics_port' },
-  reprobeInterval: { flag: '--reprobe-interval', env: 'REVERSE_PROXY_REPROBE_INTERVAL', key: 'reprobe_interval' },
-  firstEventTimeout: { flag: '--first-event-timeout', env: 'REVERSE_PROXY_FIRST_EVENT_TIMEOUT', key: 'first_event_timeout' },
-  readyFile: { flag: '--ready-file', env: 'REVERSE_PROXY_READY_FILE', key: 'ready_file' },
+  localStdio: connectOption('local-stdio'),
+  gateway: connectOption('gateway'),
+  token: connectOption('token'),
+  tokenFile: connectOption('token-file'),
+  name: connectOption('name'),
+  description: connectOption('description'),
+  reconnectDelay: connectOption('reconnect-delay'),
+  maxRetries: connectOption('max-retries'),
+  keepalive: connectOption('keepalive'),
+  logLevel: connectOption('log-level'),
+  transport: connectOption('transport'),
+  proxy: connectOption('proxy'),
+  proxyUser: connectOption('proxy-user'),
+  proxyPassword: connectOption('proxy-password'),
+  proxyPac: connectOption('proxy-pac'),
+  proxyPacRefresh: connectOption('proxy-pac-refresh'),
+  caFile: connectOption('ca-file'),
+  cert: connectOption('cert'),
+  key: connectOption('key'),
+  maxQueueBytes: connectOption('max-queue-bytes'),
+  maxLineBytes: connectOption('max-line-bytes'),
+  initTimeout: connectOption('init-timeout'),
+  serverEra: connectOption('server-era'),
+  handshakeTimeout: connectOption('handshake-timeout'),
+  restart: connectOption('restart'),
+  restartMax: connectOption('restart-max'),
+  restartWindow: connectOption('restart-window'),
+  metricsPort: connectOption('metrics-port'),
+  reprobeInterval: connectOption('reprobe-interval'),
+  firstEventTimeout: connectOption('first-event-timeout'),
+  readyFile: connectOption('ready-file'),
 } as const satisfies Record<keyof ConnectOptions, OptionSpec>;
 
 export const TRANSPORT_MODES: readonly TransportMode[] = ['auto', 'ws', 'sse', 'poll'];
 export const RESTART_MODES: readonly RestartMode[] = ['never', 'on-failure', 'always'];
 export const SERVER_ERA_MODES: readonly ServerEraMode[] = ['auto', 'legacy', 'modern'];
 
-export interface ResolveInput {
-  /** Raw flag values keyed by camelCase flag name; absent = not given. `verbose: true` means DEBUG. */
-  flags: Record<string, unknown>;
-  env: NodeJS.ProcessEnv;
-  file?: ConfigFile;
-  /** Whose rules variable names follow (config/env-lookup.ts); default process.platform. */
-  platform?: NodeJS.Platform;
-}
-
-export function resolveConnectOptions(input: ResolveInput): { options: ConnectOptions; warnings: string[] } {
+export function resolveConnectOptions(input: SourcesInput): { options: ConnectOptions; warnings: string[] } {
   const src = new OptionSources(input);
   const S = CONNECT_SPECS;
   if (input.file && input.file.data.servers !== undefined && input.file.data.servers !== null) {

@@ -6,7 +6,6 @@
 import { ConfigError } from '../errors.js';
 import { isLoopbackHost } from './loopback.js';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './types.js';
-import type { ConfigFile } from './config-file.js';
 import {
   OptionSources,
   readBoolean,
@@ -20,6 +19,7 @@ import {
   invalid,
   type OptionSpec,
   type Picked,
+  type SourcesInput,
 } from './option-sources.js';
 
 export const GATEWAY_SPECS = {
@@ -59,14 +59,7 @@ export const GATEWAY_SPECS = {
 /** Shorter HS256 secrets are guessable offline from any one token (RFC 7518 §3.2 asks for >= 256 bits). */
 const MIN_SECRET_BYTES = 32;
 
-export interface ResolveGatewayInput {
-  /** Raw flag values keyed by camelCase flag name (`noAuth: true` for --no-auth, `verbose: true`). */
-  flags: Record<string, unknown>;
-  env: NodeJS.ProcessEnv;
-  file?: ConfigFile;
-}
-
-export function resolveGatewayOptions(input: ResolveGatewayInput): { options: GatewayOptions; warnings: string[] } {
+export function resolveGatewayOptions(input: SourcesInput): { options: GatewayOptions; warnings: string[] } {
   const src = new OptionSources(input);
   const S = GATEWAY_SPECS;
   const warnings = src.unknownKeys(Object.values(S).map((s) => s.key));

@@ -8,10 +8,11 @@
  */
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { LOG_LEVELS, redact, type LogLevelName } from '../observability/logger.js';
+import { LOG_LEVELS, type LogLevelName } from '../observability/logger.js';
+import { redact } from '../observability/redact.js';
 import { formatBytes, parseByteSize } from './sizes.js';
 import type { ConfigFile } from './config-file.js';
-import { envValue } from './env-lookup.js';
+import { envValue } from '../env-lookup.js';
 
 export interface OptionSpec {
   /** Command-line flag, e.g. `--reconnect-delay`; flags are looked up by its camelCase name. */
@@ -31,7 +32,10 @@ export interface Picked {
 }
 
 export interface SourcesInput {
-  /** Raw values from the command line, keyed by the flag's camelCase name (commander's). */
+  /**
+   * Raw values from the command line, keyed by the flag's camelCase name (commander's);
+   * absent = not given. `verbose: true` means DEBUG; the gateway's `noAuth: true` is --no-auth.
+   */
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   file?: ConfigFile;

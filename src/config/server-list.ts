@@ -29,7 +29,7 @@ import { CONNECT_SPECS, resolveConnectOptions } from './connect-options.js';
 import { camelCase } from './option-sources.js';
 import type { ConnectOptions } from './types.js';
 import { nameKey } from '../protocol/server-name.js';
-import { deleteEnv, envValue } from './env-lookup.js';
+import { deleteEnv, envValue } from '../env-lookup.js';
 
 export interface ServerListInput {
   flags: Record<string, unknown>;

@@ -5,7 +5,7 @@
  * from the live objects, so they cannot drift from the truth.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RequestDone, RequestOutcome } from './multiplexer.js';
+import type { RequestDone, RequestOutcome } from './mcp/request-outcome.js';
 
 /** Every outcome label (a Record, so the compiler says when one is missing). */
 const OUTCOME_LABELS: Record<RequestOutcome, true> = {

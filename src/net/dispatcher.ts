@@ -28,7 +28,7 @@ import type { SchemeName } from './proxy-auth/challenges.js';
 import { PacFile } from './pac.js';
 import { parseProxy, resolveProxy, withCredentials, type ProxyChoice } from './proxy.js';
 import { ProxyRoute, type ProxyMode } from './proxy-route.js';
-import type { SystemRoute } from './system-proxy/route.js';
+import type { SystemRoute } from './system-route.js';
 import { watchTlsAlerts } from './tls-alerts.js';
 
 export type { ProxyMode } from './proxy-route.js';

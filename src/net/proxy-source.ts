@@ -11,10 +11,10 @@
  * there. A query that fails or is slow (bounded, system-proxy/read.ts) is a WARNING and a
  * direct connection, never a stopped start.
  */
-import { redact } from '../observability/logger.js';
+import { redact } from '../observability/redact.js';
 import { noProxyFromEnv, proxyEnvironmentSet, resolveProxy } from './proxy.js';
 import { readSystemProxy, type SystemProxyResult } from './system-proxy/read.js';
-import { systemRoute, type SystemRoute } from './system-proxy/route.js';
+import { systemRoute, type SystemRoute } from './system-route.js';
 
 export const SYSTEM_PROXY = 'system';
 

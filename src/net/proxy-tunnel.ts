@@ -18,6 +18,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { parseChallenges, proxyAuthenticateValues } from './proxy-auth/challenges.js';
 import type { ProxyAuthenticator } from './proxy-auth/authenticator.js';
+import { realClock, type Clock } from '../clock.js';
 
 /** A 407 body larger than this is not worth draining: that connection is dropped. */
 const MAX_DRAIN_BYTES = 1024 * 1024;
@@ -32,6 +33,7 @@ export interface TunnelRequest {
   target: string;
   auth: ProxyAuthenticator;
   timeoutMs: number;
+  clock?: Clock;
 }
 
 /** The proxy refused the tunnel with a status other than 407. */
@@ -144,18 +146,18 @@ export async function openTunnel(req: TunnelRequest): Promise<net.Socket> {
   const handshake = req.auth.handshake();
   let authorization = await handshake.first();
   let socket: net.Socket | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const clock = req.clock ?? realClock;
+  let timer: unknown;
   let expired = false;
   // Between our requests nobody else listens on the socket: a reset there must not be an
   // uncaught 'error' (the next request on it fails instead, with its own error).
   const guard = (): void => undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    timer = clock.setTimeout(() => {
       expired = true;
       socket?.destroy();
       reject(new ProxyUnreachableError(proxyName(req.proxy), Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     }, req.timeoutMs);
-    timer.unref();
   });
   const run = async (): Promise<net.Socket> => {
     for (let connections = 0; connections < MAX_CONNECTIONS; ) {
@@ -201,7 +203,7 @@ export async function openTunnel(req: TunnelRequest): Promise<net.Socket> {
     socket?.destroy();
     throw err;
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 

@@ -17,15 +17,10 @@
  * NTLM, Negotiate) is decided by the proxy's 407 challenge (src/net/proxy-auth/).
  */
 import { BlockList, isIP } from 'node:net';
-import { envEntry } from '../config/env-lookup.js';
+import { envEntry } from '../env-lookup.js';
 import { ConfigError } from '../errors.js';
-import { redactUrl } from '../transport/urls.js';
-
-/** User (`DOMAIN\\user` or `user@domain` for NTLM) and password for proxy authentication. */
-export interface ProxyCredentials {
-  user: string;
-  password: string;
-}
+import { redactUrl } from '../observability/redact.js';
+import { basicToken, type ProxyCredentials } from './proxy-auth/credentials.js';
 
 export interface ProxyChoice {
   /** Proxy URL without userinfo (safe to print, but prefer `redacted`). */
@@ -160,11 +155,6 @@ export function parseProxy(value: string, source: string): ProxyChoice {
   }
   const choice: ProxyChoice = { url, redacted, source };
   return credentials ? withCredentials(choice, credentials) : choice;
-}
-
-/** Basic token of a user and password (curl sends `user:` when there is no password). */
-export function basicToken(c: ProxyCredentials): string {
-  return `Basic ${Buffer.from(`${c.user}:${c.password}`).toString('base64')}`;
 }
 
 /** The same proxy with these credentials (REVERSE_PROXY_PROXY_USER/_PASSWORD win over the URL's). */

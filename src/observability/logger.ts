@@ -3,10 +3,11 @@
  * (and in the client, stdout of the *child* is the protocol), so nothing logs there.
  *
  * Levels follow the ContextForge CLI names (DEBUG, INFO, WARNING, ERROR, CRITICAL).
- * Secrets: tokens, Authorization headers and URL userinfo are redacted here, once, for
- * every log line, in addition to call sites passing already-redacted URLs.
+ * Secrets: tokens, Authorization headers and URL userinfo are redacted here (redact.ts),
+ * once, for every log line, in addition to call sites passing already-redacted URLs.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { redact } from './redact.js';
 
 export type { Logger } from 'pino';
 
@@ -37,16 +38,6 @@ const REDACT_PATHS = [
   '*.token',
   '*.password',
 ];
-
-/** Replace `user:pass@` in any URL-looking substring, and Bearer tokens, with placeholders. */
-export function redact(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(?::[^\s/@]*)?@/gi, (_m, scheme: string, user: string) =>
-      `${scheme}${user ? '***' : ''}:***@`,
-    )
-    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1***')
-    .replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '***jwt***');
-}
 
 export interface LoggerOptions {
   level?: LogLevelName;

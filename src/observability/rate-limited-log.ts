@@ -5,7 +5,16 @@
  * line says how many were suppressed. A key's window starts with its first line and is
  * forgotten when it ends, so the map only holds keys active in the last interval.
  */
-import { realClock, type Clock } from '../protocol/reliable-channel.js';
+import { realClock, type Clock } from '../clock.js';
+import { clip } from './log-text.js';
+import type { Logger } from './logger.js';
+
+/** Refusals logged per subject and interval before the summary line takes over. */
+export const REFUSAL_LOG_BURST = 5;
+export const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/** Lines per peer-triggered event (bad_frame, client_error, …) and session logged per interval; then one summary. */
+export const PEER_LOG_BURST = 10;
+export const PEER_LOG_INTERVAL_MS = 60_000;
 
 export interface RateLimitedLogOptions {
   /** Lines per key and interval written as they come. */
@@ -55,4 +64,32 @@ export class RateLimitedLog {
     this.windows.delete(key);
     if (w && w.suppressed > 0) this.o.summary(key, w.suppressed, this.o.intervalMs);
   }
+}
+
+/**
+ * What a token holder can be refused at will (a register, a tunnel link), logged per
+ * subject: REFUSAL_LOG_BURST lines per interval, then one `{event}_summary` line.
+ */
+export function refusalLog(logger: Logger, event: string, what: string, clock?: Clock): RateLimitedLog {
+  return new RateLimitedLog({
+    burst: REFUSAL_LOG_BURST,
+    intervalMs: REFUSAL_LOG_INTERVAL_MS,
+    ...(clock ? { clock } : {}),
+    summary: (subject, suppressed, intervalMs) =>
+      logger.warn(
+        { event: `${event}_summary`, owner: clip(subject), suppressed },
+        `${suppressed} more ${what}(s) for ${clip(subject)} in the last ${intervalMs / 1000} s not logged one by one`,
+      ),
+  });
+}
+
+/** Events one tunnel peer can trigger at will (a bad frame, an error it reports), logged per event name. */
+export function peerEventLog(logger: Logger, clock?: Clock): RateLimitedLog {
+  return new RateLimitedLog({
+    burst: PEER_LOG_BURST,
+    intervalMs: PEER_LOG_INTERVAL_MS,
+    ...(clock ? { clock } : {}),
+    summary: (event, suppressed, intervalMs) =>
+      logger.warn({ event: `${event}_summary`, suppressed }, `${suppressed} more ${event} event(s) in the last ${intervalMs / 1000} s not logged one by one`),
+  });
 }

@@ -17,7 +17,7 @@
  * While paused, the frames behind a dropped one are dropped too (silently: one report per
  * pause), since none of them can be delivered before a replay brings the first.
  */
-import type { Envelope } from './envelope.js';
+import type { DataEnvelope } from './envelope.js';
 
 export interface HeldOverflow {
   /** `gap`: ahead of a missing seq; `paused`: next in order while delivery is paused. */
@@ -29,7 +29,7 @@ export interface HeldOverflow {
 }
 
 export interface InboxOptions {
-  deliver: (env: Envelope) => void;
+  deliver: (env: DataEnvelope) => void;
   maxHeldFrames: number;
   maxHeldBytes: number;
   onOverflow?: (info: HeldOverflow) => void;
@@ -42,7 +42,7 @@ export class Inbox {
   private expected = 1;
   /** Every seq in expected..runEnd is held: the run delivery resumes with. */
   private runEnd = 0;
-  private readonly held = new Map<number, { env: Envelope; bytes: number }>();
+  private readonly held = new Map<number, { env: DataEnvelope; bytes: number }>();
   private heldBytes_ = 0;
   private paused_ = false;
   /** Lowest seq dropped while paused: everything from it on is dropped too until resume(). */
@@ -72,7 +72,7 @@ export class Inbox {
   }
 
   /** One data frame with a seq; `textLength` is the length of the frame as received. */
-  accept(env: Envelope, textLength: number | undefined): Acceptance {
+  accept(env: DataEnvelope, textLength: number | undefined): Acceptance {
     const seq = env.seq!;
     if (seq < this.expected) {
       this.duplicatesDropped++;
@@ -130,7 +130,7 @@ export class Inbox {
     this.droppedFrom = undefined;
   }
 
-  private deliverOne(env: Envelope): void {
+  private deliverOne(env: DataEnvelope): void {
     this.expected++;
     this.delivered++;
     this.o.deliver(env);
@@ -159,7 +159,7 @@ export class Inbox {
  * `"ack":n,` spliced in front at send time. With equal bounds on both ends, frames the
  * peer may have unacknowledged then always fit. Without the text, it is re-serialized.
  */
-function senderBytes(env: Envelope, textLength: number | undefined): number {
+function senderBytes(env: DataEnvelope, textLength: number | undefined): number {
   const n = textLength ?? JSON.stringify(env).length;
   return env.ack === undefined ? n : n - (7 + String(env.ack).length);
 }

@@ -8,7 +8,7 @@
  * next compacted: otherwise up to half the array could be dead frames, and the memory held
  * would be twice the byte bound.
  */
-import type { Envelope } from './envelope.js';
+import type { DataEnvelope } from './envelope.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 
 export interface OutboxEntry {
@@ -75,8 +75,8 @@ export class Outbox {
   payloads(): JsonRpcMessage[] {
     const out: JsonRpcMessage[] = [];
     for (let i = this.head; i < this.entries.length; i++) {
-      const env = JSON.parse(this.entries[i]!.body) as Envelope;
-      if (env.payload) out.push(env.payload);
+      const env = JSON.parse(this.entries[i]!.body) as DataEnvelope;
+      out.push(env.payload);
     }
     return out;
   }

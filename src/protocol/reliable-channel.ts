@@ -5,7 +5,8 @@
  * runs in the client and in the gateway and is tested without any transport.
  *
  * Outbound frames are serialized once, without `ack`; the current ack is spliced in
- * front at send time (`{"ack":n,` + rest) so a replay never re-serializes a payload.
+ * front at send time (`{"ack":n,` + rest) so a replay never re-serializes a payload. Their
+ * UTF-8 length is counted once too, and handed to the send function with the frame.
  *
  * Backpressure, both ways (docs/delivery.md "Within which bounds"):
  * - out: when send() says the transport is congested, no further data frame is handed to
@@ -13,35 +14,23 @@
  * - in: pauseDelivery() holds inbound frames unacknowledged (inbox.ts), so the peer's
  *   outbox fills and the peer stops taking new work.
  */
-import { DATA_TYPES, type Envelope } from './envelope.js';
+import { isDataEnvelope, type ControlEnvelope, type DataEnvelope, type DataType, type Frame } from './envelope.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
+import { realClock, type Clock } from '../clock.js';
 import { QueueFullError } from '../errors.js';
 import { Inbox, type HeldOverflow } from './inbox.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 
 export type { HeldOverflow } from './inbox.js';
 
-export interface Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: Clock = {
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
-  },
-};
-
 export type ChannelMode = 'reliable' | 'plain';
+
+/** Hands one frame to the transport (`bytes`: its UTF-8 length); false when the transport is congested. */
+export type SendFrame = (frame: string, bytes: number | undefined) => boolean;
 
 export interface ReliableChannelOptions {
   /** Receives data frames in seq order, each exactly once (plain frames: as they come). */
-  deliver: (env: Envelope) => void;
+  deliver: (env: DataEnvelope) => void;
   clock?: Clock;
   /** Standalone ack at most this long after unacknowledged inbound data (ms). */
   ackIntervalMs?: number;
@@ -84,7 +73,7 @@ export interface ChannelStats {
 }
 
 export class ReliableChannel {
-  private readonly deliverFn: (env: Envelope) => void;
+  private readonly deliverFn: (env: DataEnvelope) => void;
   private readonly clock: Clock;
   private readonly ackIntervalMs: number;
   private readonly ackEvery: number;
@@ -92,7 +81,7 @@ export class ReliableChannel {
   private readonly onDrain: (() => void) | undefined;
 
   private mode_: ChannelMode = 'reliable';
-  private sendFn: ((frame: string) => boolean) | undefined;
+  private sendFn: SendFrame | undefined;
   private readonly outbox = new Outbox();
   private readonly inbox: Inbox;
   private nextSeq = 1;
@@ -176,7 +165,7 @@ export class ReliableChannel {
    * the rest in order (replay first, then live) as fast as the transport takes it.
    * Returns the number of frames queued for it at this point.
    */
-  attach(send: (frame: string) => boolean, peerAck: number): number {
+  attach(send: SendFrame, peerAck: number): number {
     // Trim while detached: trim() may call onDrain, and a push made from there must queue
     // behind the replay (in seq order), not go out ahead of it.
     this.sendFn = undefined;
@@ -195,6 +184,12 @@ export class ReliableChannel {
     this.cancelAckTimer();
   }
 
+  /** For good: nothing is queued or sent any more. */
+  close(): void {
+    this.closed = true;
+    this.detach();
+  }
+
   /** The transport has room again after send() returned false: continue in seq order. */
   drained(): void {
     if (!this.congested) return;
@@ -206,10 +201,10 @@ export class ReliableChannel {
    * Queue one data frame and send it if attached. Throws QueueFullError (and remembers to
    * call onDrain later) when the outbox has no room; nothing is queued then.
    */
-  push(type: 'request' | 'response' | 'notification', payload: JsonRpcMessage, extra?: Record<string, unknown>): number {
+  push(type: DataType, payload: JsonRpcMessage, extra?: Record<string, unknown>): number {
     if (this.closed) return 0;
     const seq = this.nextSeq;
-    const frame: Envelope = this.mode_ === 'reliable' ? { type, seq, payload } : { type, payload };
+    const frame: DataEnvelope = this.mode_ === 'reliable' ? { type, seq, payload } : { type, payload };
     if (extra) Object.assign(frame, extra);
     const body = JSON.stringify(frame);
     const bytes = Buffer.byteLength(body);
@@ -224,13 +219,13 @@ export class ReliableChannel {
   }
 
   /** Send a control frame (heartbeat, error, ...) now, with the current ack. Never queued. */
-  sendControl(env: Envelope): boolean {
+  sendControl(env: ControlEnvelope): boolean {
     if (!this.sendFn) return false;
     if (this.mode_ === 'reliable') {
       env.ack = this.inboundAck;
-      this.ackSent();
+      this.acknowledged();
     }
-    return this.sendFn(JSON.stringify(env));
+    return this.sendFn(JSON.stringify(env), undefined);
   }
 
   /**
@@ -238,9 +233,9 @@ export class ReliableChannel {
    * bound). Processes its `ack`; data frames are delivered in order exactly once. Returns
    * true when the frame was a data frame (the caller handles control frames itself).
    */
-  receive(env: Envelope, textLength?: number): boolean {
+  receive(env: Frame, textLength?: number): boolean {
     if (env.ack !== undefined) this.trim(env.ack);
-    if (!DATA_TYPES.has(env.type)) return false;
+    if (!isDataEnvelope(env)) return false;
     if (env.seq === undefined) {
       // Plain peer: best effort, as delivered.
       this.inbox.delivered++;
@@ -273,14 +268,8 @@ export class ReliableChannel {
     this.nextSeq = 1;
     this.cursor = 1;
     this.transmittedSeq = 0;
-    this.unackedInbound = 0;
-    this.cancelAckTimer();
+    this.acknowledged();
     return dropped;
-  }
-
-  close(): void {
-    this.closed = true;
-    this.detach();
   }
 
   stats(): ChannelStats {
@@ -325,14 +314,16 @@ export class ReliableChannel {
   }
 
   private transmit(entry: OutboxEntry): boolean {
-    const ok = this.sendFn!(`{"ack":${this.inboundAck},${entry.body.slice(1)}`);
-    this.ackSent();
+    const ack = String(this.inboundAck);
+    // `{"ack":` + digits + `,` in front of the body's `{`: ASCII, so 7 + digits more bytes.
+    const ok = this.sendFn!(`{"ack":${ack},${entry.body.slice(1)}`, entry.bytes + 7 + ack.length);
+    this.acknowledged();
     return ok;
   }
 
   /** Plain mode keeps nothing once sent: no ack will ever release it. */
   private sendPlain(entry: OutboxEntry): boolean {
-    const ok = this.sendFn!(entry.body);
+    const ok = this.sendFn!(entry.body, entry.bytes);
     this.release(this.outbox.trimThrough(entry.seq));
     return ok;
   }
@@ -372,11 +363,13 @@ export class ReliableChannel {
 
   private sendStandaloneAck(): void {
     if (!this.sendFn || this.unackedInbound === 0) return;
-    this.sendFn(`{"type":"ack","ack":${this.inboundAck}}`);
-    this.ackSent();
+    const frame = `{"type":"ack","ack":${this.inboundAck}}`;
+    this.sendFn(frame, frame.length);
+    this.acknowledged();
   }
 
-  private ackSent(): void {
+  /** Nothing received is left unacknowledged: no standalone ack is due. */
+  private acknowledged(): void {
     this.unackedInbound = 0;
     this.cancelAckTimer();
   }

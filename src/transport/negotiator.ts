@@ -18,9 +18,11 @@
  * resumes with replay, so nothing is lost).
  */
 import type { Dispatcher } from 'undici';
+import { realClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransportMode } from '../config/types.js';
 import { errorMessage, TransportError } from '../errors.js';
+import { DEFAULT_KEEPALIVE_S } from '../protocol/constants.js';
 import { NetworkPath, type ProxyMode } from '../net/dispatcher.js';
 import { failureKind, isBlockedAfterOpen, isConnectRefusal, isProxyUnreachable } from './refusal.js';
 import { PollTransport } from './poll.js';
@@ -52,6 +54,8 @@ export interface NegotiatorOptions {
   /** Redacted proxy URL, for messages when `dispatcher` is given. */
   proxy?: string;
   logger: Logger;
+  /** Timers of the transports and of the re-probe (tests: fake time). */
+  clock?: Clock;
 }
 
 export class TransportNegotiator {
@@ -62,12 +66,14 @@ export class TransportNegotiator {
   current: TransportKind | undefined;
   /** Set by TunnelClient: a re-probe found a better transport. */
   onupgrade?: (to: TransportKind) => void;
-  private reprobeTimer: NodeJS.Timeout | undefined;
+  private reprobeTimer: unknown;
+  private readonly clock: Clock;
   private disposed = false;
 
   constructor(opts: NegotiatorOptions) {
     this.opts = opts;
     this.log = opts.logger;
+    this.clock = opts.clock ?? realClock;
     this.network = opts.network ?? new NetworkPath({ gateway: opts.gateway, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
     const proxy = this.network.proxy;
     if (this.network.pac) this.log.info({ event: 'proxy', pac: this.network.pac.location }, `using the PAC file ${this.network.pac.location}`);
@@ -92,6 +98,7 @@ export class TransportNegotiator {
         url: endpointUrl(o.gateway, 'ws'),
         dispatcher,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
+        clock: this.clock,
         ...(o.token ? { token: o.token } : {}),
         ...(proxy ? { proxy } : {}),
       });
@@ -99,7 +106,8 @@ export class TransportNegotiator {
     const http = {
       base: endpointUrl(o.gateway, 'base'),
       dispatcher,
-      keepaliveMs: o.keepaliveMs ?? 30_000,
+      keepaliveMs: o.keepaliveMs ?? DEFAULT_KEEPALIVE_S * 1000,
+      clock: this.clock,
       ...(o.token ? { token: o.token } : {}),
       ...(proxy ? { proxy } : {}),
     };
@@ -222,16 +230,15 @@ export class TransportNegotiator {
       this.cancelReprobe();
       return;
     }
-    if (this.reprobeTimer) return;
-    this.reprobeTimer = setTimeout(() => {
+    if (this.reprobeTimer !== undefined) return;
+    this.reprobeTimer = this.clock.setTimeout(() => {
       this.reprobeTimer = undefined;
       void this.reprobe();
     }, interval);
-    this.reprobeTimer.unref();
   }
 
   private cancelReprobe(): void {
-    if (this.reprobeTimer) clearTimeout(this.reprobeTimer);
+    this.clock.clearTimeout(this.reprobeTimer);
     this.reprobeTimer = undefined;
   }
 

@@ -2,7 +2,7 @@
  * `poll` transport (docs/protocol.md §4.1), the last resort for paths that buffer event
  * streams: `GET {base}/reverse-proxy/poll` creates a link, then a loop of long polls
  * `GET {pollUrl}?after=<n>&wait=<s>` brings frames down; frames go up as NDJSON POSTs
- * (post-uplink.ts). Each poll answer is a complete JSON document, so no intermediary can
+ * (http-transport.ts). Each poll answer is a complete JSON document, so no intermediary can
  * hold it back.
  *
  * A failed poll is retried (at most MAX_POLL_RETRIES times in a row) with the same
@@ -10,20 +10,16 @@
  * something later. Unknown link (404/409/410) or auth failure ends the transport.
  */
 import { request, type Dispatcher } from 'undici';
+import { wait } from '../clock.js';
 import { ReverseProxyError, TransportError } from '../errors.js';
-import { authHeaders, eventId, linkUrl, refusalContext, type HttpLinkOptions } from './http-link.js';
-import { flatHeaders, PostUplink } from './post-uplink.js';
+import { DEFAULT_KEEPALIVE_S, POLL_MAX_WAIT_S, TUNNEL_PATH } from '../protocol/constants.js';
+import { authHeaders, eventId, HttpTransport, linkUrl, refusalContext, type HttpTransportOptions } from './http-transport.js';
+import { flatHeaders } from './post-uplink.js';
 import { refusalFromError, refusalFromStatus } from './refusal.js';
-import type { Transport, TransportCloseInfo } from './transport.js';
 
 const MAX_POLL_RETRIES = 3;
-/** The gateway holds a poll at most this long (spec). */
-const MAX_WAIT_S = 25;
 /** Bound on one poll answer. */
 const MAX_POLL_BYTES = 64 * 1024 * 1024;
-const CLOSE_FLUSH_MS = 2_000;
-
-type State = 'idle' | 'connecting' | 'open' | 'closing' | 'closed';
 
 interface LinkInfo {
   linkId: string;
@@ -31,27 +27,18 @@ interface LinkInfo {
   pollUrl: string;
 }
 
-export class PollTransport implements Transport {
+export class PollTransport extends HttpTransport {
   readonly kind = 'poll' as const;
-  onmessage?: (frame: string) => void;
-  onclose?: (info: TransportCloseInfo) => void;
-  onerror?: (err: Error) => void;
-  ondrain?: () => void;
-
-  private readonly opts: HttpLinkOptions;
-  private state: State = 'idle';
   private readonly abort = new AbortController();
-  private uplink: PostUplink | undefined;
   private waitS: number;
 
-  constructor(opts: HttpLinkOptions) {
-    this.opts = opts;
-    this.waitS = Math.max(1, Math.min(MAX_WAIT_S, Math.floor((opts.keepaliveMs ?? 30_000) / 1000)));
+  constructor(opts: HttpTransportOptions) {
+    super(opts);
+    this.waitS = Math.max(1, Math.min(POLL_MAX_WAIT_S, Math.floor((opts.keepaliveMs ?? DEFAULT_KEEPALIVE_S * 1000) / 1000)));
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'idle') throw new Error('PollTransport already started');
-    this.state = 'connecting';
+    this.beginStart();
     let link: LinkInfo;
     try {
       link = await this.openLink();
@@ -60,35 +47,15 @@ export class PollTransport implements Transport {
       throw err;
     }
     if (this.state !== 'connecting') throw new TransportError('poll transport closed while opening');
-    this.uplink = new PostUplink({
-      url: linkUrl(this.opts.base, `${this.opts.base}/reverse-proxy/poll`, link.postUrl),
-      dispatcher: this.opts.dispatcher,
-      ctx: refusalContext(this.opts, 'poll link'),
-      onfatal: (err) => this.lost(err),
-      ondrain: () => this.ondrain?.(),
-      ...(this.opts.token ? { token: this.opts.token } : {}),
-    });
+    this.openUplink(link.postUrl, 'poll link');
     this.state = 'open';
-    void this.loop(linkUrl(this.opts.base, `${this.opts.base}/reverse-proxy/poll`, link.pollUrl));
+    void this.loop(linkUrl(this.opts.base, this.openUrl, link.pollUrl));
   }
 
-  /** Every frame sent so far was accepted by the gateway (no POST queued or in flight). */
-  get uplinkIdle(): boolean {
-    return this.uplink?.idle ?? true;
-  }
-
-  send(frame: string): boolean {
-    if (this.state !== 'open' || !this.uplink) return false;
-    return this.uplink.send(frame);
-  }
-
-  async close(reason = 'closed by client'): Promise<void> {
-    if (this.state === 'closed' || this.state === 'closing') return;
-    this.state = 'closing';
-    await this.uplink?.close(CLOSE_FLUSH_MS);
+  protected stopDownlink(): void {
     this.abort.abort();
-    this.finish({ reason });
   }
+
 
   private async openLink(): Promise<LinkInfo> {
     const o = this.opts;
@@ -97,7 +64,7 @@ export class PollTransport implements Transport {
     let res: Dispatcher.ResponseData;
     let text: string;
     try {
-      res = await request(`${o.base}/reverse-proxy/poll`, { method: 'GET', headers: authHeaders(o, { accept: 'application/json' }), dispatcher: o.dispatcher, signal });
+      res = await request(this.openUrl, { method: 'GET', headers: authHeaders(o, { accept: 'application/json' }), dispatcher: o.dispatcher, signal });
       if (res.statusCode !== 200) {
         await res.body.dump().catch(() => undefined);
         throw refusalFromStatus(res.statusCode, flatHeaders(res.headers), ctx);
@@ -119,7 +86,7 @@ export class PollTransport implements Transport {
       // reported below
     }
     // A 200 that is not our JSON comes from something else in the path (a login page).
-    throw new TransportError('long-poll blocked (GET /reverse-proxy/poll answered 200 without a link)', {
+    throw new TransportError(`long-poll blocked (GET ${TUNNEL_PATH.poll} answered 200 without a link)`, {
       status: 200,
       origin: 'network',
       code: 'ERR_TRANSPORT_BLOCKED',
@@ -135,7 +102,7 @@ export class PollTransport implements Transport {
     // Bounded by the transport's life: every iteration either delivers, fails (at most
     // MAX_POLL_RETRIES in a row) or ends the transport.
     while (this.state === 'open') {
-      const began = Date.now();
+      const began = this.clock.now();
       let err: ReverseProxyError | undefined;
       try {
         const res = await request(`${pollUrl}${sep}after=${after}&wait=${this.waitS}`, {
@@ -166,7 +133,7 @@ export class PollTransport implements Transport {
         err = e instanceof TransportError ? e : refusalFromError(e, ctx);
         // An idle-killing proxy cuts every poll that waits longer than it allows: after a
         // second cut in a row before the wait was up, ask for less (one blip is no pattern).
-        const lasted = Math.floor((Date.now() - began) / 1000);
+        const lasted = Math.floor((this.clock.now() - began) / 1000);
         if (failures >= 1 && lasted >= 1 && lasted < this.waitS) this.waitS = Math.max(1, Math.floor(lasted * 0.8));
       }
       failures++;
@@ -175,7 +142,7 @@ export class PollTransport implements Transport {
         return;
       }
       this.onerror?.(err);
-      await new Promise<void>((r) => setTimeout(r, 200 * failures).unref());
+      await wait(this.clock, 200 * failures).done;
     }
   }
 
@@ -190,24 +157,11 @@ export class PollTransport implements Transport {
     if (!Array.isArray(v.frames)) throw new TransportError('long-poll answer has no frames list', { origin: 'gateway' });
     for (const f of v.frames) {
       if (this.state !== 'open') break;
-      this.onmessage?.(typeof f === 'string' ? f : JSON.stringify(f));
+      // Parsed once, here: the frame goes on as the value (a string element is a frame's text).
+      this.onmessage?.(typeof f === 'string' ? f : { json: f });
     }
     const next = eventId(v.next as number | undefined);
     return next > after ? next : after;
-  }
-
-  private lost(err: ReverseProxyError): void {
-    if (this.state === 'closed' || this.state === 'closing') return;
-    this.state = 'closing';
-    this.abort.abort();
-    void this.uplink?.close();
-    this.finish({ reason: err.message, error: err });
-  }
-
-  private finish(info: TransportCloseInfo): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.onclose?.(info);
   }
 }
 

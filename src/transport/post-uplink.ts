@@ -12,6 +12,7 @@
  * and the ReliableChannel above replays exactly what is unacknowledged after the resume.
  */
 import { request, type Dispatcher } from 'undici';
+import { realClock, wait, type Clock } from '../clock.js';
 import type { ReverseProxyError } from '../errors.js';
 import { refusalFromError, refusalFromStatus, type RefusalContext } from './refusal.js';
 
@@ -28,6 +29,7 @@ export interface PostUplinkOptions {
   highWaterMark?: number;
   /** Called once after send() returned false, when there is room again. */
   ondrain?: () => void;
+  clock?: Clock;
 }
 
 export const POST_HIGH_WATER_BYTES = 1024 * 1024;
@@ -53,11 +55,11 @@ export class PostUplink {
     return this.inFlight === undefined && this.queue.length === 0;
   }
 
-  /** Queue one frame; false when the queue is over its high-water mark. */
-  send(frame: string): boolean {
+  /** Queue one frame (`bytes`: its UTF-8 length, if known); false when the queue is over its high-water mark. */
+  send(frame: string, bytes?: number): boolean {
     if (this.state !== 'open') return false;
     this.queue.push(frame);
-    this.queuedBytes += Buffer.byteLength(frame) + 1;
+    this.queuedBytes += (bytes ?? Buffer.byteLength(frame)) + 1;
     this.pump();
     if (this.queuedBytes + this.inFlightBytes < this.highWaterMark) return true;
     this.congested = true;
@@ -124,12 +126,14 @@ export class PostUplink {
     if (this.state === 'closed') return;
     this.state = 'closing';
     if (flushMs > 0) {
-      const deadline = Date.now() + flushMs;
+      const clock = this.opts.clock ?? realClock;
+      const deadline = clock.now() + flushMs;
       // Bounded: each round either finishes a POST or hits the deadline.
-      for (let round = 0; round < 8 && (this.inFlight || this.queue.length > 0) && Date.now() < deadline; round++) {
+      for (let round = 0; round < 8 && (this.inFlight || this.queue.length > 0) && clock.now() < deadline; round++) {
         this.pump();
-        const left = deadline - Date.now();
-        await Promise.race([this.inFlight, new Promise<void>((r) => setTimeout(r, left).unref())]);
+        const timeout = wait(clock, deadline - clock.now());
+        await Promise.race([this.inFlight, timeout.done]);
+        timeout.cancel();
       }
     }
     this.state = 'closed';

@@ -6,7 +6,7 @@
  * - the network blocks this transport (CONNECT refused, Upgrade stripped → 200/426,
  *   403 from the proxy, reset, deadline): fall back to the next transport.
  */
-import { GATEWAY_MARKER_HEADER } from '../protocol/envelope.js';
+import { GATEWAY_MARKER_HEADER } from '../protocol/constants.js';
 import { recentTlsAlert } from '../net/tls-alerts.js';
 import { ProxyUnreachableError, TunnelRefusedError } from '../net/proxy-tunnel.js';
 import { AuthRejectedError, ProxyAuthError, TlsError, TransportError, ReverseProxyError } from '../errors.js';

@@ -12,8 +12,12 @@
  *   ReliableChannel keeps them in its outbox and replays them on the next transport).
  *   It returns false when the pipe is congested: the frame was taken, but the caller
  *   should send no more data until `ondrain` (the ReliableChannel keeps them queued).
+ *   `bytes`, when given, is the frame's UTF-8 length (the channel knows it), so that no
+ *   layer below has to count it again.
  * - `ondrain` fires once after a send() that returned false, when the pipe has room again.
- * - `onmessage` gets each inbound frame's text, in order, synchronously as it is parsed:
+ * - `onmessage` gets each inbound frame, in order, synchronously as it is parsed: its text,
+ *   or its parsed value when the transport had to parse a larger document to find it (a
+ *   poll answer), so that it is not serialized and parsed again;
  *   one read may carry many frames (register_ack and the replay right behind it), so the
  *   consumer must be ready for the next frame before it has awaited anything (TunnelClient
  *   keeps what arrives behind register_ack until the session is set up).
@@ -22,6 +26,14 @@
  * - `close()` is idempotent.
  */
 export type TransportKind = 'ws' | 'sse' | 'poll';
+
+/** One inbound frame: its JSON text, or the value already parsed from it. */
+export type InboundFrame = string | ParsedFrame;
+
+export interface ParsedFrame {
+  /** Any JSON value: the envelope parser judges whether it is a frame. */
+  readonly json: unknown;
+}
 
 export interface TransportCloseInfo {
   /** The error that ended the pipe; undefined for a local close(). */
@@ -32,12 +44,12 @@ export interface TransportCloseInfo {
 
 export interface Transport {
   readonly kind: TransportKind;
-  onmessage?: (frame: string) => void;
+  onmessage?: (frame: InboundFrame) => void;
   onclose?: (info: TransportCloseInfo) => void;
   onerror?: (err: Error) => void;
   ondrain?: () => void;
   start(): Promise<void>;
-  send(frame: string): boolean;
+  send(frame: string, bytes?: number): boolean;
   close(reason?: string): Promise<void>;
 }
 
@@ -51,7 +63,8 @@ export interface TunnelLink {
   onmessage?: (frame: string) => void;
   onclose?: (info: TransportCloseInfo) => void;
   ondrain?: () => void;
-  send(frame: string): boolean;
+  /** `bytes`: the frame's UTF-8 length, when the caller knows it. */
+  send(frame: string, bytes?: number): boolean;
   /** `code`: the WebSocket close code, when the link is a WebSocket (default 1000). */
   close(reason?: string, code?: number): void;
 }

@@ -4,6 +4,8 @@
  * contains `/reverse-proxy/` is used as given.
  */
 import { ConfigError } from '../errors.js';
+import { redactUrl } from '../observability/redact.js';
+import { TUNNEL_PATH, TUNNEL_PREFIX } from '../protocol/constants.js';
 import type { TransportKind } from './transport.js';
 
 export function httpBase(gateway: string): URL {
@@ -18,7 +20,7 @@ export function httpBase(gateway: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(`gateway URL must use http, https, ws or wss, not ${url.protocol}`);
   }
-  const i = url.pathname.indexOf('/reverse-proxy/');
+  const i = url.pathname.indexOf(`${TUNNEL_PREFIX}/`);
   url.pathname = i >= 0 ? url.pathname.slice(0, i) : url.pathname.replace(/\/+$/, '');
   url.search = '';
   url.hash = '';
@@ -31,21 +33,7 @@ export function endpointUrl(gateway: string, kind: TransportKind | 'base'): stri
   if (kind === 'base') return `${base.origin}${prefix}`;
   if (kind === 'ws') {
     const scheme = base.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${base.host}${prefix}/reverse-proxy/ws`;
+    return `${scheme}//${base.host}${prefix}${TUNNEL_PATH.ws}`;
   }
-  return `${base.origin}${prefix}/reverse-proxy/${kind}`;
-}
-
-/** `scheme://user:pass@host` → `scheme://***:***@host`; anything unparsable is returned masked. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = u.username ? '***' : '';
-      u.password = u.password ? '***' : '';
-    }
-    return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
-  } catch {
-    return url.replace(/\/\/[^/@\s]*@/, '//***@');
-  }
+  return `${base.origin}${prefix}${TUNNEL_PATH[kind]}`;
 }

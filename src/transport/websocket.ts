@@ -7,10 +7,11 @@
  * DRAIN_CHECK_MS; `ondrain` fires once it is down to half the mark.
  */
 import { WebSocket, type Dispatcher } from 'undici';
+import { realClock, type Clock } from '../clock.js';
 import { TransportError, type ReverseProxyError } from '../errors.js';
 import { ATTEMPT_HEADER, observeHandshake } from './handshake-observer.js';
 import { refusalFromError, refusalFromStatus } from './refusal.js';
-import type { Transport, TransportCloseInfo } from './transport.js';
+import { TransportBase } from './transport-base.js';
 
 export interface WebSocketTransportOptions {
   url: string;
@@ -21,33 +22,31 @@ export interface WebSocketTransportOptions {
   proxy?: string;
   /** bufferedAmount above which send() reports congestion. */
   highWaterMark?: number;
+  clock?: Clock;
 }
-
-type State = 'idle' | 'connecting' | 'open' | 'closed';
 
 /** bufferedAmount above which send() reports congestion, unless the options say otherwise. */
 export const WS_HIGH_WATER_BYTES = 1024 * 1024;
 const DRAIN_CHECK_MS = 10;
 
-export class WebSocketTransport implements Transport {
+export class WebSocketTransport extends TransportBase {
   readonly kind = 'ws' as const;
-  onmessage?: (frame: string) => void;
-  onclose?: (info: TransportCloseInfo) => void;
-  onerror?: (err: Error) => void;
-  ondrain?: () => void;
 
   private ws: WebSocket | undefined;
-  private drainTimer: NodeJS.Timeout | undefined;
-  private state: State = 'idle';
-  private readonly opts: WebSocketTransportOptions;
+  private drainTimer: unknown;
+  private readonly clock: Clock;
 
-  constructor(opts: WebSocketTransportOptions) {
-    this.opts = opts;
+  constructor(private readonly opts: WebSocketTransportOptions) {
+    super();
+    this.clock = opts.clock ?? realClock;
   }
 
   start(): Promise<void> {
-    if (this.state !== 'idle') return Promise.reject(new Error('WebSocketTransport already started'));
-    this.state = 'connecting';
+    try {
+      this.beginStart();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const { url, token, dispatcher, handshakeTimeoutMs } = this.opts;
     const attempt = observeHandshake();
     const headers: Record<string, string> = { [ATTEMPT_HEADER]: attempt.id };
@@ -78,7 +77,7 @@ export class WebSocketTransport implements Transport {
         this.finish({ reason: err.message, error: err });
         reject(err);
       };
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         fail(
           new TransportError(`WebSocket handshake did not complete within ${handshakeTimeoutMs} ms`, {
             code: 'ERR_HANDSHAKE_TIMEOUT',
@@ -86,9 +85,8 @@ export class WebSocketTransport implements Transport {
           }),
         );
       }, handshakeTimeoutMs);
-      timer.unref();
       const cleanup = (): void => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         attempt.done();
         ws.removeEventListener('open', onOpen);
         ws.removeEventListener('close', onEarlyClose);
@@ -138,17 +136,17 @@ export class WebSocketTransport implements Transport {
   }
 
   private watchDrain(ws: WebSocket, low: number): void {
-    if (this.drainTimer) return;
+    if (this.drainTimer !== undefined) return;
     const check = (): void => {
       this.drainTimer = undefined;
       if (this.state !== 'open') return;
       if (ws.bufferedAmount > low) {
-        this.drainTimer = setTimeout(check, DRAIN_CHECK_MS).unref();
+        this.drainTimer = this.clock.setTimeout(check, DRAIN_CHECK_MS);
         return;
       }
       this.ondrain?.();
     };
-    this.drainTimer = setTimeout(check, DRAIN_CHECK_MS).unref();
+    this.drainTimer = this.clock.setTimeout(check, DRAIN_CHECK_MS);
   }
 
   async close(reason = 'closed by client'): Promise<void> {
@@ -164,10 +162,7 @@ export class WebSocketTransport implements Transport {
     this.finish({ reason });
   }
 
-  private finish(info: TransportCloseInfo): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    clearTimeout(this.drainTimer);
-    this.onclose?.(info);
+  protected override released(): void {
+    this.clock.clearTimeout(this.drainTimer);
   }
 }

@@ -110,7 +110,7 @@ describe('mcp-reverse-proxy CLI', () => {
   });
 
   it('token prints a three-part JWT for the user', {
-    skip: existsSync(join(REPO, 'src/gateway/auth.ts')) ? false : 'waiting for gateway/auth.ts',
+    skip: existsSync(join(REPO, 'src/gateway/http/auth.ts')) ? false : 'waiting for gateway/http/auth.ts',
   }, async () => {
     const run = await cli(['token', '--username', 'alice@example.com', '--exp', '5'], {
       env: { JWT_SECRET_KEY: 'cli-test-secret-cli-test-secret-0123' },

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoggingMessageNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { MiB, RssPeak } from '../helpers/memory.js';
 import { connectMcp, firstText, fixture, spawnBin, startGateway, stopAll, waitFor, waitForServer, type GatewayProc, type Proc } from '../helpers/system.js';
 

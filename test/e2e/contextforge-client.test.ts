@@ -6,7 +6,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { ContextForgePeer } from '../helpers/contextforge-peer.js';
 import { connectMcp, EVERYTHING_JS, firstText, listServers, startGateway, stopAll, waitFor, waitForServer } from '../helpers/system.js';
 

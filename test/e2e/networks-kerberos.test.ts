@@ -9,7 +9,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { KERBEROS_INSTALL_HINT, loadKerberos } from '../../src/net/proxy-auth/negotiate.js';
 import { KRB5_TOOLS, startRealm, type Realm } from '../helpers/kerberos.js';

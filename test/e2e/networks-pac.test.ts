@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { freePort } from '../helpers/daemon.js';
 import { pacScript, servePac, type PacServer } from '../helpers/pac-server.js';
 import { startSquid, stopAllSquids } from '../helpers/squid.js';

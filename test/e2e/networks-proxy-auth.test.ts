@@ -7,7 +7,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { startSquid, stopAllSquids } from '../helpers/squid.js';
 import { CHATTY_NAME, eventsNamed, exitCode, serverUp, startTunnel } from '../helpers/network-rig.js';

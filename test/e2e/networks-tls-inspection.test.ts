@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { startSquid, stopAllSquids, type SquidScenario } from '../helpers/squid.js';
 import { makeTlsMaterial, type TlsMaterial } from '../helpers/tls-material.js';
 import { connectMcpTls, eventsNamed, exitCode, logDigest, startTunnel, waitForServerTls } from '../helpers/network-rig.js';

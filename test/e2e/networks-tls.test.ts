@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { startSquid, stopAllSquids } from '../helpers/squid.js';
 import { makeTlsMaterial, type TlsMaterial } from '../helpers/tls-material.js';
 import { connectMcpTls, eventsNamed, exitCode, startTunnel, waitForServerTls, type TestTls } from '../helpers/network-rig.js';

@@ -9,7 +9,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { startNginx, stopAllNginx } from '../helpers/nginx.js';
 import { restartSquid, startSquid, stopAllSquids, type Squid } from '../helpers/squid.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { connectMcp, firstText, fixture, listServers, spawnBin, startGateway, stopAll, waitFor, waitForServer, type GatewayProc } from '../helpers/system.js';
 
 const SECRET = 'ops-multi-secret-0123456789abcdef';

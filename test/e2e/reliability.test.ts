@@ -6,7 +6,7 @@
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { FaultRelay } from '../helpers/fault-relay.js';
 import {
   connectMcp,

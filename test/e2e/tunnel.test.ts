@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import {
   connectMcp,
   EVERYTHING,

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { connectMcp, EVERYTHING, firstText, spawnBin, startGateway, stopAll, waitForServer, type GatewayProc } from '../helpers/system.js';
 import { registeredPeer, T, withHarness } from '../helpers/gateway-harness.js';
 

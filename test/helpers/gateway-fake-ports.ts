@@ -1,13 +1,14 @@
 /**
- * In-memory stand-ins for the multiplexer's two sides (src/gateway/tunnel-port.ts) and a
+ * In-memory stand-ins for the multiplexer's two sides (src/gateway/mcp/tunnel-port.ts) and a
  * manual clock: multiplexer tests run without sockets or real time.
  */
-import type { Clock } from '../../src/protocol/reliable-channel.js';
+import type { Clock } from '../../src/clock.js';
 import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
-import type { InitializeResultLike, McpClientPort, TunnelPort } from '../../src/gateway/tunnel-port.js';
+import type { McpClientPort, TunnelPort } from '../../src/gateway/mcp/tunnel-port.js';
+import type { InitializeResult } from '../../src/protocol/mcp-handshake.js';
 import { QueueFullError } from '../../src/errors.js';
 
-export const FAKE_INIT: InitializeResultLike = {
+export const FAKE_INIT: InitializeResult = {
   protocolVersion: '2025-06-18',
   capabilities: { tools: {} },
   serverInfo: { name: 'fake', version: '1' },
@@ -17,7 +18,7 @@ export class FakeTunnelPort implements TunnelPort {
   readonly pushed: any[] = [];
   unavailable: string | undefined;
   saturated = false;
-  initializeResult: InitializeResultLike | undefined = FAKE_INIT;
+  initializeResult: InitializeResult | undefined = FAKE_INIT;
 
   constructor(
     readonly sessionId = 'tunnel-1',
@@ -50,21 +51,24 @@ export class FakeClientPort implements McpClientPort {
 
 /** Timers fire only when the test calls advance(). */
 export class ManualClock implements Clock {
-  now = 0;
+  time = 0;
+  now(): number {
+    return this.time;
+  }
   private next = 1;
   private readonly timers = new Map<number, { due: number; fn: () => void }>();
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.next++;
-    this.timers.set(id, { due: this.now + ms, fn });
+    this.timers.set(id, { due: this.time + ms, fn });
     return id;
   }
   clearTimeout(handle: unknown): void {
     this.timers.delete(handle as number);
   }
   advance(ms: number): void {
-    this.now += ms;
+    this.time += ms;
     for (const [id, t] of [...this.timers].sort((a, b) => a[1].due - b[1].due)) {
-      if (t.due <= this.now && this.timers.delete(id)) t.fn();
+      if (t.due <= this.time && this.timers.delete(id)) t.fn();
     }
   }
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/index.js';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from '../../src/config/types.js';
 import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { FakeTunnelPeer, FAKE_SERVER_INFO, type Frame } from './gateway-fake-peer.js';

@@ -8,7 +8,7 @@
  */
 import WebSocket from 'ws';
 import { startGateway } from '../../src/gateway/index.js';
-import { mintToken } from '../../src/gateway/auth.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
 import { GATEWAY_DEFAULTS } from '../../src/config/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { noProxyMatches, parseProxy, resolveProxy } from '../../src/net/proxy.js';
 import { NetworkPath } from '../../src/net/dispatcher.js';
-import { redactUrl } from '../../src/transport/urls.js';
+import { redactUrl } from '../../src/observability/redact.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('NO_PROXY matching (curl semantics)', () => {

@@ -1,8 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseEnvelope, validateEnvelope, upstreamTypeFor, DATA_TYPES } from '../../src/protocol/envelope.js';
+import { parseEnvelope as parseFrame, validateEnvelope, upstreamTypeFor, DATA_TYPES, type UnknownEnvelope } from '../../src/protocol/envelope.js';
 import { classify, rpcError, RpcErrorCode } from '../../src/protocol/jsonrpc.js';
 import { ProtocolError } from '../../src/errors.js';
+
+/** The parser, with every field readable (the union is narrowed by callers, not here). */
+const parseEnvelope = (text: string, maxBytes?: number): UnknownEnvelope => parseFrame(text, maxBytes) as UnknownEnvelope;
 
 /** Asserts that fn throws a ProtocolError with the given code whose message matches re. */
 function rejects(fn: () => unknown, re: RegExp, code = 'ERR_PROTOCOL'): void {

@@ -1,8 +1,8 @@
 /**
- * Deterministic fake Clock for ReliableChannel tests: timers fire only when the test
+ * Deterministic fake Clock (src/clock.ts): timers fire only when the test
  * advances time, in due order (ties in creation order). No real time is involved.
  */
-import type { Clock } from '../../src/protocol/reliable-channel.js';
+import type { Clock } from '../../src/clock.js';
 
 interface Timer {
   id: number;
@@ -11,13 +11,18 @@ interface Timer {
 }
 
 export class FakeClock implements Clock {
-  now = 0;
+  /** The current fake time (ms). */
+  time = 0;
   private nextId = 1;
   private timers = new Map<number, Timer>();
 
+  now(): number {
+    return this.time;
+  }
+
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.nextId++;
-    this.timers.set(id, { id, due: this.now + Math.max(0, ms), fn });
+    this.timers.set(id, { id, due: this.time + Math.max(0, ms), fn });
     return id;
   }
 
@@ -32,7 +37,7 @@ export class FakeClock implements Clock {
 
   /** Advance time by ms, firing every timer that falls due (including ones scheduled meanwhile). */
   advance(ms: number): number {
-    const end = this.now + ms;
+    const end = this.time + ms;
     let fired = 0;
     for (;;) {
       let next: Timer | undefined;
@@ -41,11 +46,11 @@ export class FakeClock implements Clock {
       }
       if (!next) break;
       this.timers.delete(next.id);
-      this.now = Math.max(this.now, next.due);
+      this.time = Math.max(this.time, next.due);
       next.fn();
       fired++;
     }
-    this.now = end;
+    this.time = end;
     return fired;
   }
 }

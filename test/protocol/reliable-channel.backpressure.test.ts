@@ -7,16 +7,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReliableChannel, type HeldOverflow, type ReliableChannelOptions } from '../../src/protocol/reliable-channel.js';
-import { parseEnvelope, type Envelope } from '../../src/protocol/envelope.js';
+import { parseEnvelope as parseFrame, type UnknownEnvelope } from '../../src/protocol/envelope.js';
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { FakeClock } from './fake-clock.js';
+
+const parseEnvelope = (text: string): UnknownEnvelope => parseFrame(text) as UnknownEnvelope;
 
 function msg(n: number, pad = ''): JsonRpcMessage {
   return { jsonrpc: '2.0', method: 'm', params: { n, pad } };
 }
 
 /** A data frame as the peer's channel puts it on the wire, and its text. */
-function frame(seq: number, n = seq, pad = '', ack = 0): { env: Envelope; text: string } {
+function frame(seq: number, n = seq, pad = '', ack = 0): { env: UnknownEnvelope; text: string } {
   const text = `{"ack":${ack},${JSON.stringify({ type: 'request', seq, payload: msg(n, pad) }).slice(1)}`;
   return { env: parseEnvelope(text), text };
 }

@@ -52,7 +52,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ReliableChannel } from '../../src/protocol/reliable-channel.js';
-import { parseEnvelope, DATA_TYPES, type Envelope } from '../../src/protocol/envelope.js';
+import { parseEnvelope, DATA_TYPES, type DataEnvelope, type Frame } from '../../src/protocol/envelope.js';
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { QueueFullError } from '../../src/errors.js';
 import { FakeClock } from './fake-clock.js';
@@ -206,7 +206,7 @@ function runSchedule(cfg: Config, ops: Op[]): void {
       ackIntervalMs: cfg.ackIntervalMs,
       maxQueueBytes: cfg.maxQueueBytes,
       maxHeldFrames: cfg.maxHeldFrames,
-      deliver: (env: Envelope) => {
+      deliver: (env: DataEnvelope) => {
         const id = idOf(env.payload);
         const want = accepted[other(s)][delivered[s].length];
         assert.equal(id, want, `(a) ${s} delivered ${id}, expected ${want}`);
@@ -234,7 +234,7 @@ function runSchedule(cfg: Config, ops: Op[]): void {
       assert.equal(myConn, connId, `${s} sent on a dead connection`);
       assert.ok(connected, `${s} sent while the link is down`);
       totalWireFrames++;
-      let env: Envelope;
+      let env: Frame;
       try {
         env = parseEnvelope(frame);
       } catch (err) {

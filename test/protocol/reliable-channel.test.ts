@@ -5,17 +5,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReliableChannel, CHANNEL_DEFAULTS, type ReliableChannelOptions } from '../../src/protocol/reliable-channel.js';
-import { parseEnvelope, type Envelope } from '../../src/protocol/envelope.js';
+import { parseEnvelope as parseFrame, type DataEnvelope, type UnknownEnvelope } from '../../src/protocol/envelope.js';
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { QueueFullError } from '../../src/errors.js';
 import { FakeClock } from './fake-clock.js';
+
+const parseEnvelope = (text: string): UnknownEnvelope => parseFrame(text) as UnknownEnvelope;
 
 function msg(n: number, pad = ''): JsonRpcMessage {
   return pad ? { jsonrpc: '2.0', method: 'm', params: { n, pad } } : { jsonrpc: '2.0', method: 'm', params: { n } };
 }
 
-function data(seq: number | undefined, n: number = seq ?? 0, ack?: number): Envelope {
-  const env: Envelope = { type: 'request', payload: msg(n) };
+function data(seq: number | undefined, n: number = seq ?? 0, ack?: number): DataEnvelope {
+  const env: DataEnvelope = { type: 'request', payload: msg(n) };
   if (seq !== undefined) env.seq = seq;
   if (ack !== undefined) env.ack = ack;
   return env;
@@ -28,7 +30,7 @@ function bodyBytes(type: string, seq: number, payload: JsonRpcMessage): number {
 
 function setup(opts: Partial<ReliableChannelOptions> = {}) {
   const clock = new FakeClock();
-  const delivered: Envelope[] = [];
+  const delivered: DataEnvelope[] = [];
   const wire: string[] = [];
   const ch = new ReliableChannel({ deliver: (e) => delivered.push(e), clock, ...opts });
   const send = (f: string): boolean => {
@@ -36,7 +38,7 @@ function setup(opts: Partial<ReliableChannelOptions> = {}) {
     return true;
   };
   const nums = (): number[] => delivered.map((e) => (e.payload as unknown as { params: { n: number } }).params.n);
-  const parsed = (): Envelope[] => wire.map((f) => parseEnvelope(f));
+  const parsed = (): UnknownEnvelope[] => wire.map((f) => parseEnvelope(f));
   const seqs = (): (number | undefined)[] => parsed().map((e) => e.seq);
   return { clock, delivered, wire, ch, send, nums, parsed, seqs };
 }
@@ -629,5 +631,27 @@ describe('ReliableChannel: stats()', () => {
     });
     ch.setMode('plain');
     assert.equal(ch.stats().mode, 'plain');
+  });
+});
+
+describe('ReliableChannel: byte lengths', () => {
+  it('hands every frame to send() with its UTF-8 length: first sends, replays with acks of any width, plain mode, standalone acks', () => {
+    const sent: Array<{ frame: string; bytes: number | undefined }> = [];
+    const send = (frame: string, bytes: number | undefined): boolean => {
+      sent.push({ frame, bytes });
+      return true;
+    };
+    const ch = new ReliableChannel({ deliver: () => undefined, clock: new FakeClock(), ackEvery: 1 });
+    ch.attach(send, 0);
+    ch.push('request', { jsonrpc: '2.0', method: 'm', params: { s: 'héllo ✓ 😀' } });
+    for (let seq = 1; seq <= 12; seq++) ch.receive(data(seq)); // standalone acks, up to two digits
+    ch.push('request', { jsonrpc: '2.0', method: 'm', params: { s: 'ünïcode' } });
+    ch.detach();
+    ch.attach(send, 0); // both replayed with ack 12
+    ch.setMode('plain');
+    ch.push('notification', { jsonrpc: '2.0', method: 'ß' });
+    const measured = sent.filter((s) => s.bytes !== undefined);
+    assert.ok(measured.length >= 17, `${measured.length} frames`);
+    for (const { frame, bytes } of measured) assert.equal(bytes, Buffer.byteLength(frame), frame);
   });
 });

@@ -12,7 +12,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Envelope } from '../../src/protocol/envelope.js';
+import type { UnknownEnvelope as Envelope } from '../../src/protocol/envelope.js';
 import { RELIABILITY_VERSION } from '../../src/protocol/envelope.js';
 import type { Transport, TransportCloseInfo } from '../../src/transport/transport.js';
 import { ECHO_SERVER } from '../helpers/gateway-harness.js';
@@ -121,10 +121,15 @@ export function registerFrame(kind: string, name = 'echo'): string {
 
 export class Collector {
   readonly frames: Envelope[] = [];
+  /** Frames the transport handed over already parsed (poll answers), not as text. */
+  parsed = 0;
   closed: TransportCloseInfo | undefined;
 
   constructor(t: Transport) {
-    t.onmessage = (text) => this.frames.push(JSON.parse(text) as Envelope);
+    t.onmessage = (f) => {
+      if (typeof f !== 'string') this.parsed++;
+      this.frames.push((typeof f === 'string' ? JSON.parse(f) : f.json) as Envelope);
+    };
     t.onclose = (info) => (this.closed = info);
   }
 

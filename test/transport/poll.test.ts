@@ -31,6 +31,7 @@ test('poll: creates a link, registers, long-polls with after/wait, answers flow 
     await c.next((f) => f.type === 'register_ack', 0, 'register_ack');
     for (let i = 0; i < 20; i++) t.send(HEARTBEAT);
     await waitFor(() => c.count('heartbeat') >= 20, '20 heartbeats answered');
+    assert.equal(c.parsed, c.frames.length, 'each frame parsed once, with its poll answer, and handed over as a value');
     const polls = probe.paths.filter((p) => /^GET \/reverse-proxy\/links\/[^/]+\/poll\?after=\d+&wait=2$/.test(p));
     assert.ok(polls.length >= 2, `long polls with after and wait=min(25, keepalive): ${probe.paths.join(', ')}`);
     const afters = polls.map((p) => Number(/after=(\d+)/.exec(p)![1]));

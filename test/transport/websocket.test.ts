@@ -1,7 +1,7 @@
 /**
  * Congestion on both ends of a WebSocket tunnel, over a real socket on 127.0.0.1: the
  * client transport (undici, src/transport/websocket.ts) and the gateway's link
- * (src/gateway/links/ws-link.ts) say false from send() once their peer stops reading, and
+ * (src/gateway/tunnel/links/ws-link.ts) say false from send() once their peer stops reading, and
  * fire `ondrain` once it reads again.
  */
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
 import { WebSocketTransport, WS_HIGH_WATER_BYTES } from '../../src/transport/websocket.js';
-import { WsLink } from '../../src/gateway/links/ws-link.js';
+import { WsLink } from '../../src/gateway/tunnel/links/ws-link.js';
 import { waitFor } from '../helpers/system.js';
 
 /** The underlying net.Socket of a `ws` WebSocket: pausing it stops reading from the wire. */

@@ -9,12 +9,13 @@
  * - requestTimeout (`--receive-timeout`): to the end of the request body. It stops once the
  *   request is received, so long-lived responses (tunnel SSE, long polls, MCP SSE streams,
  *   WebSocket links after the upgrade) are not cut: they have their own keepalive and idle
- *   rules (links/idle-guard.ts, SSE keepalive comments, --mcp-session-idle).
+ *   rules (tunnel/links/idle-guard.ts, SSE keepalive comments, --mcp-session-idle).
  * - keepAliveTimeout: idle time between two requests on one connection.
  * - maxConnections: every open TCP connection counts (upgraded WebSockets and streams
  *   too); more are closed at accept, before a byte is read (Node emits 'drop').
  */
 import type { Server } from 'node:http';
+import { realClock, type Clock } from '../../clock.js';
 import type { GatewayOptions } from '../../config/types.js';
 import type { Logger } from '../../observability/logger.js';
 
@@ -32,14 +33,14 @@ export function serverConstructorOptions(o: Limits): { connectionsCheckingInterv
 }
 
 /** Set the deadlines and the connection cap on a created server; log refused connections. */
-export function applyServerLimits(server: Server, o: Limits, log: Logger, onDropped?: () => void): void {
+export function applyServerLimits(server: Server, o: Limits, log: Logger, onDropped?: () => void, clock: Clock = realClock): void {
   server.headersTimeout = o.headersTimeout * 1000;
   server.requestTimeout = o.receiveTimeout * 1000;
   server.keepAliveTimeout = o.keepAliveTimeout * 1000;
   server.maxConnections = o.maxConnections;
   // One line for the first refusal, then at most one summary every 10 s: a flood must not flood the log.
   let dropped = 0;
-  let summary: ReturnType<typeof setTimeout> | undefined;
+  let summary: unknown;
   server.on('drop', () => {
     onDropped?.();
     if (summary !== undefined) {
@@ -47,15 +48,16 @@ export function applyServerLimits(server: Server, o: Limits, log: Logger, onDrop
       return;
     }
     log.warn({ event: 'connection_refused', limit: o.maxConnections }, `connection refused: ${o.maxConnections} connections open (--max-connections)`);
-    summary = setTimeout(function report() {
+    const report = (): void => {
       if (dropped > 0) {
         log.warn({ event: 'connection_refused', count: dropped, limit: o.maxConnections }, `${dropped} more connections refused over --max-connections ${o.maxConnections}`);
         dropped = 0;
-        summary = setTimeout(report, 10_000).unref();
+        summary = clock.setTimeout(report, 10_000);
       } else {
         summary = undefined;
       }
-    }, 10_000).unref();
+    };
+    summary = clock.setTimeout(report, 10_000);
   });
-  server.once('close', () => clearTimeout(summary));
+  server.once('close', () => clock.clearTimeout(summary));
 }

@@ -12,7 +12,7 @@
  */
 import type { JsonRpcId, JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { META } from '../../protocol/mcp-modern.js';
-import type { McpClientPort } from '../tunnel-port.js';
+import type { McpClientPort } from '../mcp/tunnel-port.js';
 import type { ResponseWriter } from './response-writer.js';
 
 export interface ListenFilter {

@@ -20,9 +20,9 @@
 import type { Logger } from '../../observability/logger.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { asModernResult, ModernErrorCode, MRTR_METHODS, type CacheHints, type ModernEnvelope } from '../../protocol/mcp-modern.js';
-import type { Clock } from '../../protocol/reliable-channel.js';
-import { MCP_LOG_LEVELS, type McpLogLevel } from '../log-levels.js';
-import type { McpClientPort } from '../tunnel-port.js';
+import type { Clock } from '../../clock.js';
+import { MCP_LOG_LEVELS, type McpLogLevel } from '../mcp/log-levels.js';
+import type { McpClientPort } from '../mcp/tunnel-port.js';
 import type { ResponseWriter } from './response-writer.js';
 
 /** What a call needs from the endpoint that runs it. */

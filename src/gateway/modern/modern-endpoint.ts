@@ -20,16 +20,17 @@ import {
   type ModernEnvelope,
   type ModernMessage,
 } from '../../protocol/mcp-modern.js';
-import { realClock, type Clock } from '../../protocol/reliable-channel.js';
-import type { Principal } from '../auth.js';
-import { canUse } from '../access.js';
+import { realClock, type Clock } from '../../clock.js';
+import type { Principal } from '../http/auth.js';
+import { canUse } from '../http/access.js';
 import { sendJson } from '../http/respond.js';
-import type { Multiplexer } from '../multiplexer.js';
-import { paramsDigest, type RequestStateSealer } from '../request-state.js';
-import type { SessionRegistry } from '../session-registry.js';
-import type { TunnelSession } from '../tunnel-session.js';
+import type { Multiplexer } from '../mcp/multiplexer.js';
+import type { Multiplexers } from '../mcp/multiplexers.js';
+import { paramsDigest, type RequestStateSealer } from './request-state.js';
+import type { SessionRegistry } from '../tunnel/session-registry.js';
+import type { TunnelSession } from '../tunnel/tunnel-session.js';
 import type { DiscoverResultLike } from '../../protocol/discover-result.js';
-import type { InitializeResultLike } from '../tunnel-port.js';
+import type { InitializeResult as InitializeResultLike } from '../../protocol/mcp-handshake.js';
 import { honoured, ListenStream, readFilter } from './listen-stream.js';
 import { ModernCall, type CallHost, type Round } from './modern-call.js';
 import { ResponseWriter } from './response-writer.js';
@@ -37,6 +38,8 @@ import { checkParamHeaders, ToolHeaderIndex } from './param-headers.js';
 
 export interface ModernEndpointOptions {
   registry: SessionRegistry;
+  /** The Multiplexer of each server name (the MCP side's, subscribed to the registry). */
+  multiplexers: Multiplexers;
   logger: Logger;
   openServers: boolean;
   sealer: RequestStateSealer;
@@ -125,7 +128,7 @@ export class ModernEndpoint {
 
   private target(serverName: string, principal: Principal, id: JsonRpcId): { mux: Multiplexer; init: InitializeResultLike; tunnel: TunnelSession } | Answer {
     const tunnel = this.o.registry.serving(serverName);
-    const mux = this.o.registry.multiplexer(serverName);
+    const mux = this.o.multiplexers.get(serverName);
     if (!tunnel || !mux) return { status: 404, body: rpcError(id, RpcErrorCode.TunnelUnavailable, `no tunneled server named ${serverName}`) };
     if (!canUse(principal, tunnel, this.o.openServers)) {
       return { status: 403, body: rpcError(id, -32000, `Forbidden: server ${serverName} belongs to another user (only its owner and admins may use it unless the gateway runs with --open-servers)`) };

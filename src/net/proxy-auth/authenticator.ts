@@ -10,7 +10,7 @@
  * with the same secret. Messages name the user or SPN, never a password or a token.
  */
 import { ProxyAuthError } from '../../errors.js';
-import type { ProxyChoice } from '../proxy.js';
+import type { AuthProxy } from './credentials.js';
 import { describeOffered, SUPPORTED_SCHEMES, type Challenges, type SchemeName } from './challenges.js';
 import { KERBEROS_INSTALL_HINT, loadKerberos, negotiateSession, NegotiateUnavailable } from './negotiate.js';
 import { ntlmSession } from './ntlm.js';
@@ -42,7 +42,7 @@ export class ProxyAuthenticator {
   scheme: SchemeName | undefined;
 
   constructor(
-    readonly proxy: ProxyChoice,
+    readonly proxy: AuthProxy,
     private readonly opts: AuthenticatorOptions = {},
   ) {}
 

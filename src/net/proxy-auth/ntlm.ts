@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import ntlm from '@ewsjs/ntlm-client';
-import type { ProxyCredentials } from '../proxy.js';
+import type { ProxyCredentials } from './credentials.js';
 import type { AuthSession } from './session.js';
 
 /** `DOMAIN\user` → domain + user; `user@domain` and a bare `user` go as they are. */

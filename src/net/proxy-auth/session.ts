@@ -4,8 +4,7 @@
  * A session never sees a 407 it cannot use: `respond` returning undefined means the proxy
  * rejected what we sent, and the caller stops (no second try with the same secret).
  */
-import type { ProxyCredentials } from '../proxy.js';
-import { basicToken } from '../proxy.js';
+import { basicToken, type ProxyCredentials } from './credentials.js';
 import type { SchemeName } from './challenges.js';
 
 export interface AuthSession {

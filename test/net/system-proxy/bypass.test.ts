@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bypassMatches } from '../../../src/net/system-proxy/bypass.js';
+import { bypassMatches } from '../../../src/net/system-bypass.js';
 
 const m = (entries: string[], host: string, port = 443): boolean => bypassMatches(entries, host, port);
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { macosProxySettings, parseScutil } from '../../../src/net/system-proxy/macos-scutil.js';
-import { systemRoute } from '../../../src/net/system-proxy/route.js';
+import { systemRoute } from '../../../src/net/system-route.js';
 import { parseProxyServer, parseRegQuery, windowsProxySettings } from '../../../src/net/system-proxy/windows-registry.js';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../../../fixtures/system-proxy/${name}`, import.meta.url)), 'utf8');

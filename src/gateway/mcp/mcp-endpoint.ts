@@ -1,0 +1,254 @@
+/**
+ * The 2025-era side of `/servers/{name}/mcp` (mcp-door.ts routes here): the MCP Streamable
+ * HTTP sessions, one SDK StreamableHTTPServerTransport per MCP client session. We use only the SDK's transport
+ * (HTTP, SSE streams, session header checks), never its Server class: messages are
+ * relayed raw through the server's Multiplexer.
+ *
+ * Checks, in order (after the door's Origin and body checks): the session header, then for
+ * a new session: the server exists, the caller may use it (access.ts canUse), and has a
+ * slot left (session-slots.ts). Streams are resumable (event-store.ts).
+ * Slow clients: when a session's open responses hold more than `maxBufferedBytes` unsent
+ * bytes (a reader that stopped reading its SSE stream), the session is closed — its
+ * buffered output would otherwise grow without bound in gateway memory.
+ * Plain requests on a session are answered with JSON instead of an SSE stream when they
+ * can be (json-responses.ts): one write instead of a web stream per POST.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { realClock, type Clock } from '../../clock.js';
+import type { Logger } from '../../observability/logger.js';
+import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
+import type { Principal } from '../http/auth.js';
+import { canUse } from '../http/access.js';
+import type { Multiplexer } from './multiplexer.js';
+import type { SessionRegistry } from '../tunnel/session-registry.js';
+import type { Multiplexers } from './multiplexers.js';
+import { sendJson } from '../http/respond.js';
+import { fastPathRequest, JsonResponses } from './json-responses.js';
+import type { SessionSlots } from './session-slots.js';
+import { BoundedEventStore } from './event-store.js';
+
+/** SSE events kept per MCP session for clients that reconnect (`--mcp-resume-bytes`). */
+export const DEFAULT_RESUME_BYTES = 1024 * 1024;
+const MAX_RESUME_EVENTS = 4096;
+/** The `retry:` a client waits before reconnecting a dropped stream (ms). */
+const RECONNECT_AFTER_MS = 1000;
+
+export interface McpEndpointOptions {
+  registry: SessionRegistry;
+  multiplexers: Multiplexers;
+  logger: Logger;
+  /** `--open-servers`: every authenticated user may use every server. */
+  openServers: boolean;
+  /** Unsent bytes one MCP session may have queued on its responses before it is closed. */
+  maxBufferedBytes: number;
+  /** Metrics: a request refused for a policy reason. */
+  onRefused?: (reason: 'forbidden' | 'slow_client' | 'max_mcp_sessions') => void;
+  /** Close a session with no request and no open stream for this long (ms); 0 = never. */
+  idleMs?: number;
+  /** SSE keepalive comment interval on the session's streams (ms; the SDK's default is 15 s). */
+  keepaliveMs?: number;
+  /** Bytes of SSE events kept per session for resuming clients (`--mcp-resume-bytes`). */
+  resumeBytes?: number;
+  /** The user's budget of sessions, shared with the 2026-07-28 side. */
+  slots: SessionSlots;
+  /** The idle sweep (tests: fake time). */
+  clock?: Clock;
+}
+
+interface McpSession {
+  transport: StreamableHTTPServerTransport;
+  serverName: string;
+  owner: string;
+  /** Responses (SSE streams, pending POSTs) still open for this session. */
+  responses: Set<ServerResponse>;
+  /** Open GET requests: with status 200 sent, the standalone SSE stream (json-responses.ts). */
+  gets: Set<ServerResponse>;
+  /** Requests answered with application/json instead of an SSE stream (json-responses.ts). */
+  json: JsonResponses;
+  mux: Multiplexer;
+  lastActive: number;
+  /** Give back the owner's session slot (once; on close, or when initialize did not open a session). */
+  release: () => void;
+}
+
+export class McpEndpoint {
+  private readonly sessions = new Map<string, McpSession>();
+  /** Token subject → sessions it holds, counted from the initialize request on. */
+  private readonly clock: Clock;
+  private sweeper: unknown;
+
+  constructor(private readonly o: McpEndpointOptions) {
+    this.clock = o.clock ?? realClock;
+    // MCP clients often vanish without DELETE; their sessions (and multiplexer state) would
+    // otherwise stay until the gateway stops.
+    const idleMs = o.idleMs ?? 0;
+    if (idleMs > 0) this.sweep(idleMs, Math.min(60_000, Math.max(250, idleMs / 4)));
+  }
+
+  private sweep(idleMs: number, everyMs: number): void {
+    this.sweeper = this.clock.setTimeout(() => {
+      this.closeIdle(idleMs);
+      this.sweep(idleMs, everyMs);
+    }, everyMs);
+  }
+
+  private closeIdle(idleMs: number): void {
+    const now = this.clock.now();
+    for (const [id, s] of this.sessions) {
+      if (s.responses.size > 0 || now - s.lastActive < idleMs) continue;
+      this.o.logger.info({ event: 'mcp_session_idle', mcpSessionId: id, server: s.serverName }, `MCP client session idle for ${Math.round(idleMs / 1000)} s: closed`);
+      void s.transport.close();
+    }
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** A 2025-era request (mcp-door.ts did the Origin, body and era checks). */
+  async handle(req: IncomingMessage, res: ServerResponse, serverName: string, principal: Principal, body: unknown): Promise<void> {
+    const sid = req.headers['mcp-session-id'];
+    if (typeof sid === 'string') {
+      const existing = this.sessions.get(sid);
+      // Another user's session id is as unknown to this caller as a made-up one.
+      if (!existing || existing.serverName !== serverName || existing.owner !== principal.subject) {
+        return sendJson(res, 404, rpcError(null, -32001, 'Session not found'));
+      }
+      existing.lastActive = this.clock.now();
+      track(existing, res, this.clock);
+      const fast = fastPathRequest(req, body, (this.o.resumeBytes ?? DEFAULT_RESUME_BYTES) > 0);
+      if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
+        existing.json.begin(fast.id, res, sid);
+        return existing.mux.fromClient(sid, fast);
+      }
+      if (req.method === 'GET') {
+        existing.gets.add(res);
+        res.once('close', () => existing.gets.delete(res));
+      }
+      return existing.transport.handleRequest(req, res, body);
+    }
+    // 2026-07-28 has no GET stream and no sessions to DELETE (S/…/streamable-http, "Backward Compatibility").
+    if (req.method !== 'POST') return sendJson(res, 405, rpcError(null, -32000, `Method Not Allowed: ${req.method} needs an Mcp-Session-Id of a 2025-era session`), { Allow: 'POST' });
+    if (!isInitialize(body)) {
+      return sendJson(res, 400, rpcError(null, -32000, 'Bad Request: no Mcp-Session-Id header; a new MCP session must start with initialize'));
+    }
+    const tunnel = this.o.registry.serving(serverName);
+    const mux = this.o.multiplexers.get(serverName);
+    if (!tunnel || !mux) return sendJson(res, 404, rpcError(null, RpcErrorCode.TunnelUnavailable, `no tunneled server named ${serverName}`));
+    if (!canUse(principal, tunnel, this.o.openServers)) {
+      this.o.onRefused?.('forbidden');
+      this.o.logger.info({ event: 'mcp_forbidden', server: serverName, subject: principal.subject }, 'MCP session refused: not the server owner');
+      return sendJson(
+        res,
+        403,
+        rpcError(null, -32000, `Forbidden: server ${serverName} belongs to another user (only its owner and admins may use it unless the gateway runs with --open-servers)`),
+      );
+    }
+    const limit = this.o.slots.limit;
+    const held = this.o.slots.count(principal.subject);
+    const release = this.o.slots.take(principal.subject);
+    if (!release) {
+      this.o.onRefused?.('max_mcp_sessions');
+      this.o.logger.warn({ event: 'mcp_sessions_exhausted', subject: principal.subject, server: serverName, limit }, 'MCP session refused: too many sessions for this user');
+      const id = (body as { id?: unknown }).id;
+      return sendJson(
+        res,
+        429,
+        rpcError(
+          typeof id === 'string' || typeof id === 'number' ? id : null,
+          -32000,
+          `Too many MCP sessions: ${principal.subject} already holds ${held} (--max-mcp-sessions-per-user ${limit}); close one (DELETE) or let an idle one expire`,
+        ),
+      );
+    }
+    // Counted before the first await, so concurrent initializes cannot both take the last slot.
+    const session = this.open(serverName, principal.subject, mux, release);
+    track(session, res, this.clock);
+    try {
+      await session.transport.handleRequest(req, res, body);
+    } finally {
+      // The SDK refused the initialize (bad headers or body): no session, no slot.
+      if (session.transport.sessionId === undefined) session.release();
+    }
+  }
+
+  /** Close every MCP client session (gateway shutdown). */
+  async close(): Promise<void> {
+    this.clock.clearTimeout(this.sweeper);
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
+  }
+
+  private open(serverName: string, owner: string, mux: Multiplexer, release: () => void): McpSession {
+    const log = this.o.logger.child({ server: serverName, owner });
+    const resumeBytes = this.o.resumeBytes ?? DEFAULT_RESUME_BYTES;
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
+      // client eventually fails at the TCP level and ends the stream (docs/gateway.md, "Connections").
+      ...(this.o.keepaliveMs !== undefined ? { keepAliveMs: this.o.keepaliveMs } : {}),
+      // Resumable streams (2025-11-25, SEP-1699): a priming event gives the client a cursor,
+      // and a reconnect with Last-Event-ID gets what it missed, from a bounded store.
+      ...(resumeBytes > 0 ? { eventStore: new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS }), retryInterval: RECONNECT_AFTER_MS } : {}),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, session);
+        mux.addClient({ id, principal: owner, send: (msg, related) => this.send(session, msg, related) });
+        log.info({ event: 'mcp_session_opened', mcpSessionId: id }, 'MCP client session opened');
+      },
+    });
+    transport.onmessage = (msg) => {
+      const id = transport.sessionId;
+      if (id !== undefined) mux.fromClient(id, msg as JsonRpcMessage);
+    };
+    transport.onclose = () => {
+      release();
+      const id = transport.sessionId;
+      if (id === undefined || this.sessions.get(id)?.transport !== transport) return;
+      this.sessions.delete(id);
+      mux.removeClient(id);
+      session.json.closeAll();
+      log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
+    };
+    transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
+    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: this.clock.now(), release };
+    return session;
+  }
+
+  private async send(session: McpSession, msg: JsonRpcMessage, relatedRequestId: JsonRpcId | undefined): Promise<void> {
+    // A fast-path request's answer is written as JSON; what relates to it goes on the GET stream.
+    const route = session.json.route(msg, relatedRequestId);
+    if (route === 'standalone') await session.transport.send(msg as JSONRPCMessage);
+    else if (route === 'sdk') await session.transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    let buffered = 0;
+    for (const r of session.responses) buffered += r.writableLength;
+    if (buffered <= this.o.maxBufferedBytes) return;
+    this.o.onRefused?.('slow_client');
+    this.o.logger.warn(
+      { event: 'slow_client_closed', server: session.serverName, owner: session.owner, mcpSessionId: session.transport.sessionId, buffered, limit: this.o.maxBufferedBytes },
+      `MCP client session closed: ${buffered} bytes unsent to a client that stopped reading (limit ${this.o.maxBufferedBytes})`,
+    );
+    // Destroy first: ending a response would still wait to flush what the client never reads.
+    for (const r of session.responses) r.destroy();
+    await session.transport.close();
+  }
+}
+
+function track(session: McpSession, res: ServerResponse, clock: Clock): void {
+  session.responses.add(res);
+  res.once('close', () => {
+    session.responses.delete(res);
+    session.lastActive = clock.now();
+  });
+}
+
+/** The SDK has accepted a GET (status 200 sent) that is still open: the standalone stream. */
+function hasStandaloneStream(session: McpSession): boolean {
+  for (const r of session.gets) if (r.headersSent && r.statusCode === 200 && !r.writableEnded) return true;
+  return false;
+}
+
+function isInitialize(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
+}
