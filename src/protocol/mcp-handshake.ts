@@ -5,6 +5,7 @@
  * gateway/tunnel/server-readiness.ts). The InitializeResult then travels in `register`
  * (docs/protocol.md §2) and is what the gateway answers every MCP client's `initialize` with.
  */
+import type { DiscoverResultLike, ServerEra } from './discover-result.js';
 import type { ServerDescription } from './envelope.js';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest } from './jsonrpc.js';
 
@@ -88,12 +89,18 @@ export function initializeResultOf(server: ServerDescription): InitializeResult 
  * client holds the object and re-sends it with every `register`, so a fresh session after
  * a child restart announces the new child, not the first one.
  */
-export function describeServer(server: ServerDescription, init: InitializeResult): void {
+export function describeServer(server: ServerDescription, init: InitializeResult & { era?: ServerEra; discover?: DiscoverResultLike | undefined }): void {
   server.serverInfo = init.serverInfo;
   server.capabilities = init.capabilities;
   server.protocolVersion = init.protocolVersion;
   if (init.instructions) server.instructions = init.instructions;
   else delete server.instructions;
+  // A 2026-07-28 server gets the InitializeResult fields too (from its DiscoverResult), so a
+  // gateway that knows nothing of eras still describes it sensibly (docs/protocol.md §2).
+  if (init.era === undefined) return;
+  server.era = init.era;
+  if (init.era === 'modern' && init.discover) server.discover = init.discover;
+  else delete server.discover;
 }
 
 /** The MCP schema requires `version`; a server that left it out gets "". */

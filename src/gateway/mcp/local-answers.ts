@@ -20,5 +20,7 @@ export function answerLocally(msg: JsonRpcRequest, client: ClientView, tunnel: T
   if (!result) return rpcError(msg.id, RpcErrorCode.TunnelUnavailable, tunnel?.unavailableReason() ?? notConnected());
   const caps = msg.params?.capabilities;
   client.capabilities = typeof caps === 'object' && caps !== null ? (caps as Record<string, unknown>) : {};
+  const info = msg.params?.clientInfo as { name?: unknown; version?: unknown } | undefined;
+  if (typeof info?.name === 'string' && typeof info.version === 'string') client.clientInfo = { name: info.name, version: info.version };
   return { jsonrpc: '2.0', id: msg.id, result: { ...result, protocolVersion: negotiateProtocolVersion(msg.params?.protocolVersion) } };
 }

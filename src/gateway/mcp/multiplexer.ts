@@ -1,19 +1,15 @@
 /**
  * Many MCP client sessions onto one tunneled server (ARCHITECTURE.md, "multiplexes").
  *
- * - `initialize` and `ping` are answered here (local-answers.ts); everything else is
- *   relayed raw.
- * - Client request ids are rewritten to unique tunnel ids (a counter), so two clients may
- *   both send id 1; responses come back with the tunnel id and are restored and routed
- *   to the one client that asked. Progress tokens are rewritten the same way, which is
- *   what routes `notifications/progress` to the right client.
- * - Server→client requests (sampling, roots, elicitation) go to one capable client of
- *   the principal whose request is in flight, never across principals
- *   (server-requests.ts); other server notifications fan out to every client, except
- *   `resources/updated` (subscribers only) and `message` (filtered by each client's
- *   logging level): shared-server-state.ts.
- * - Every request gets exactly one answer: the server's, or a JSON-RPC error on timeout,
- *   saturation, tunnel loss or session end.
+ * - `initialize` and `ping` are answered here (local-answers.ts); everything else is relayed.
+ * - Client request ids and progress tokens become unique tunnel ids (two clients may both
+ *   send id 1); answers and progress go back to the one client that asked, restored.
+ * - Server→client requests go to one capable client of the principal whose request is in
+ *   flight, never across principals (server-requests.ts); notifications fan out, except
+ *   `resources/updated` (subscribers) and `message` (by level): shared-server-state.ts.
+ * - A server that speaks only MCP 2026-07-28 is bridged for 2025-era clients (modern-server.ts).
+ * - Every request gets exactly one answer (pending-requests.ts): the server's, or a JSON-RPC
+ *   error on timeout, saturation, tunnel loss or session end.
  */
 import type { Logger } from '../../observability/logger.js';
 import { QueueFullError } from '../../errors.js';
@@ -24,7 +20,12 @@ import { ServerRequestRouter, type ClientView } from './server-requests.js';
 import { restoreProgressToken, rewriteRequest } from './progress-tokens.js';
 import { answerLocally } from './local-answers.js';
 import type { RequestDone, RequestOutcome } from './request-outcome.js';
+import { PendingRequests, type PendingRequest } from './pending-requests.js';
 import { SharedServerState } from './shared-server-state.js';
+import { ModernServerBridge, type ShimCall } from './modern-server.js';
+
+/** What a 2026-07-28 server does not have: the gateway answers these for 2025-era clients. */
+const LOCAL_FOR_MODERN = new Set(['logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
 
 export interface MultiplexerOptions {
   serverName: string;
@@ -44,21 +45,6 @@ interface ClientEntry extends ClientView {
   inFlight: Map<JsonRpcId, number>;
 }
 
-interface PendingRequest {
-  tunnelId: number;
-  clientId: string;
-  originalId: JsonRpcId;
-  method: string;
-  startedAt: number;
-  /** The tunnel session the request was pushed into: its loss fails the request. */
-  sessionId: string;
-  /** The client's own progress token, when the request carried one (we sent tunnelId instead). */
-  progressToken?: string | number;
-  /** Undo gateway bookkeeping when the server refuses (e.g. a first subscribe). */
-  onError?: () => void;
-  timer: unknown;
-}
-
 export class Multiplexer {
   readonly serverName: string;
   private readonly log: Logger;
@@ -66,13 +52,13 @@ export class Multiplexer {
   private readonly requestTimeoutMs: number;
   private tunnel: TunnelPort | undefined;
   private readonly clients = new Map<string, ClientEntry>();
-  private readonly pending = new Map<number, PendingRequest>();
+  private readonly pending: PendingRequests;
   private nextTunnelId = 0;
   private readonly serverRequests: ServerRequestRouter;
   private readonly shared = new SharedServerState();
+  private readonly modern = new ModernServerBridge();
   /** The tunnel session that has been given the shared state (subscriptions, log level). */
   private synced: TunnelPort | undefined;
-  private readonly onRequestDone: ((done: RequestDone) => void) | undefined;
   private readonly onUnused: (() => void) | undefined;
 
   constructor(o: MultiplexerOptions) {
@@ -80,7 +66,6 @@ export class Multiplexer {
     this.requestTimeoutMs = o.requestTimeoutMs;
     this.clock = o.clock ?? realClock;
     this.log = o.logger.child({ server: o.serverName });
-    this.onRequestDone = o.onRequestDone;
     this.onUnused = o.onUnused;
     this.serverRequests = new ServerRequestRouter({
       serverName: o.serverName,
@@ -90,14 +75,18 @@ export class Multiplexer {
       clients: () => this.clients.values(),
       deliver: (clientId, msg, related) => this.deliver(clientId, msg, related),
     });
-  }
-
-  get currentTunnel(): TunnelPort | undefined {
-    return this.tunnel;
-  }
-
-  get clientCount(): number {
-    return this.clients.size;
+    this.pending = new PendingRequests({
+      serverName: o.serverName,
+      requestTimeoutMs: o.requestTimeoutMs,
+      clock: this.clock,
+      log: this.log,
+      onRequestDone: o.onRequestDone,
+      onTimeout: (p) => this.timeout(p),
+      onDropped: (p) => {
+        if (p.call) this.modern.callEnded(p.call);
+        this.clients.get(p.clientId)?.inFlight.delete(p.originalId);
+      },
+    });
   }
 
   get pendingCount(): number {
@@ -111,7 +100,8 @@ export class Multiplexer {
     // requests, give it back the subscriptions and log level our clients still hold.
     if (this.synced !== port && port.unavailableReason() === undefined) {
       this.synced = port;
-      for (const m of this.shared.resync()) this.pushOwn(port, m);
+      if (port.era === 'modern') this.relisten(true);
+      else for (const m of this.shared.resync()) this.pushOwn(port, m);
     }
   }
 
@@ -120,7 +110,7 @@ export class Multiplexer {
     if (this.tunnel === port) this.tunnel = undefined;
     // An ended session must not stay reachable (with its outbox) through us; the next one is resynced anyway.
     if (this.synced === port) this.synced = undefined;
-    for (const p of [...this.pending.values()]) {
+    for (const p of this.pending.values()) {
       if (p.sessionId === port.sessionId) this.settle(p, rpcError(p.originalId, code, message), 'tunnel_lost');
     }
     this.serverRequests.forgetPort(port);
@@ -146,19 +136,21 @@ export class Multiplexer {
     for (const tunnelId of client.inFlight.values()) {
       const p = this.pending.get(tunnelId);
       if (!p) continue;
-      this.drop(p, 'client_gone');
+      this.pending.drop(p, 'client_gone');
       this.cancelUpstream(p, reason);
     }
     this.serverRequests.clientGone(clientId);
+    this.modern.clientGone(clientId);
     const port = this.tunnel;
-    if (port && port.unavailableReason() === undefined) for (const m of this.shared.clientGone(clientId)) this.pushOwn(port, m);
-    else this.shared.clientGone(clientId);
+    const syncs = this.shared.clientGone(clientId);
+    if (port?.era === 'modern') this.relisten();
+    else if (port && port.unavailableReason() === undefined) for (const m of syncs) this.pushOwn(port, m);
     if (this.clients.size === 0 && this.tunnel === undefined) this.onUnused?.();
   }
 
   /** Fail everything (gateway shutdown). */
   failAll(code: number, message: string): void {
-    for (const p of [...this.pending.values()]) this.settle(p, rpcError(p.originalId, code, message), 'shutdown');
+    for (const p of this.pending.values()) this.settle(p, rpcError(p.originalId, code, message), 'shutdown');
     this.serverRequests.failAll(code, message);
   }
 
@@ -175,7 +167,7 @@ export class Multiplexer {
       case 'notification':
         return this.clientNotification(client, msg);
       case 'response':
-        return this.serverRequests.answerFromClient(clientId, msg);
+        return this.modernAnswer(clientId, msg) ? undefined : this.serverRequests.answerFromClient(clientId, msg);
       default:
         this.log.debug({ clientId }, 'invalid JSON-RPC message from an MCP client ignored');
     }
@@ -187,7 +179,7 @@ export class Multiplexer {
       case 'response':
         return this.serverResponse(msg);
       case 'request':
-        return this.serverRequests.route(port, msg as JsonRpcRequest, this.pendingClientIds());
+        return this.serverRequests.route(port, msg as JsonRpcRequest, this.pending.busyClients());
       case 'notification':
         return this.serverNotification(port, msg);
       default:
@@ -199,20 +191,22 @@ export class Multiplexer {
     const local = answerLocally(msg, client, this.tunnel, () => this.unavailable());
     if (local) return this.reply(client, local);
     if (client.inFlight.has(msg.id)) {
-      this.report(msg.method, 'refused', undefined);
+      this.pending.report(msg.method, 'refused', undefined);
       return this.reply(client, rpcError(msg.id, RpcErrorCode.InvalidRequest, `request id ${JSON.stringify(msg.id)} is already in flight`));
     }
     const step = this.shared.intercept(client.id, msg);
+    if (this.tunnel?.era === 'modern' && LOCAL_FOR_MODERN.has(msg.method)) return this.modernLocal(client, msg);
     if (step.kind === 'local') return this.reply(client, { jsonrpc: '2.0', id: msg.id, result: step.result });
     const port = this.tunnel;
     const reason = port ? port.unavailableReason() : this.unavailable();
     if (!port || reason !== undefined) {
       step.onError?.();
-      this.report(msg.method, 'unavailable', undefined);
+      this.pending.report(msg.method, 'unavailable', undefined);
       return this.reply(client, rpcError(msg.id, RpcErrorCode.TunnelUnavailable, reason ?? this.unavailable()));
     }
     const tunnelId = ++this.nextTunnelId;
-    const { payload, progressToken } = rewriteRequest(step.payload, tunnelId);
+    const request = port.era === 'modern' ? this.modern.withEnvelope(client, step.payload) : step.payload;
+    const { payload, progressToken } = rewriteRequest(request, tunnelId);
     try {
       port.push(payload);
     } catch (err) {
@@ -222,22 +216,20 @@ export class Multiplexer {
         : [RpcErrorCode.InternalError, `could not queue the request: ${(err as Error).message}`];
       this.log.warn({ event: 'request_refused', method: msg.method, code }, text);
       step.onError?.();
-      this.report(msg.method, saturated ? 'saturated' : 'refused', undefined);
+      this.pending.report(msg.method, saturated ? 'saturated' : 'refused', undefined);
       return this.reply(client, rpcError(msg.id, code, text));
     }
-    const p: PendingRequest = {
+    this.pending.add({
       tunnelId,
       clientId: client.id,
       originalId: msg.id,
       method: msg.method,
-      startedAt: this.clock.now(),
       sessionId: port.sessionId,
-      timer: undefined,
-    };
-    if (progressToken !== undefined) p.progressToken = progressToken;
-    if (step.onError) p.onError = step.onError;
-    p.timer = this.clock.setTimeout(() => this.timeout(p), this.requestTimeoutMs);
-    this.pending.set(tunnelId, p);
+      ...(progressToken !== undefined ? { progressToken } : {}),
+      ...(step.onError ? { onError: step.onError } : {}),
+      // Bridged only when the gateway put the envelope on (a request with its own is a 2026-07-28 client's).
+      ...(request !== step.payload ? { call: { clientId: client.id, originalId: msg.id, request, rounds: 0 } } : {}),
+    });
     client.inFlight.set(msg.id, tunnelId);
   }
 
@@ -250,7 +242,7 @@ export class Multiplexer {
       const p = tunnelId === undefined ? undefined : this.pending.get(tunnelId);
       // A cancel for something already answered is normal (races): nothing to do.
       if (!p) return;
-      this.drop(p, 'cancelled');
+      this.pending.drop(p, 'cancelled');
       this.cancelUpstream(p, typeof params.reason === 'string' ? params.reason : 'cancelled by the MCP client');
       return;
     }
@@ -268,9 +260,10 @@ export class Multiplexer {
 
   private serverResponse(msg: JsonRpcMessage): void {
     const id = (msg as { id: unknown }).id;
-    const p = typeof id === 'number' ? this.pending.get(id) : undefined;
+    const p = this.pending.get(id);
     const failed = 'error' in msg;
     if (!p) {
+      if (this.modern.ownAnswer(id)) return;
       if (typeof id === 'string' && id.startsWith('gateway-sync-')) {
         if (failed) this.log.info({ event: 'sync_refused', error: msg.error }, 'the server refused a request the gateway sent for its clients');
         return;
@@ -279,14 +272,17 @@ export class Multiplexer {
       return;
     }
     if (failed) p.onError?.();
+    if (p.call) return this.modernResponse(p, p.call, msg);
     this.settle(p, { ...msg, id: p.originalId } as JsonRpcMessage, failed ? 'error' : 'ok');
   }
 
-  private serverNotification(port: TunnelPort, msg: JsonRpcMessage): void {
+  private serverNotification(port: TunnelPort, raw: JsonRpcMessage): void {
+    const msg = port.era === 'modern' ? this.modern.notification(raw as { method: string }) : raw;
+    if (msg === 'drop') return;
     const n = msg as { method: string; params?: Record<string, unknown> };
     if (n.method === 'notifications/progress') {
       const token = n.params?.progressToken;
-      const p = typeof token === 'number' ? this.pending.get(token) : undefined;
+      const p = this.pending.get(token);
       if (!p || p.progressToken === undefined) {
         this.log.debug({ token }, 'progress for no pending request dropped');
         return;
@@ -300,7 +296,6 @@ export class Multiplexer {
   }
 
   private timeout(p: PendingRequest): void {
-    if (this.pending.get(p.tunnelId) !== p) return;
     const secs = this.requestTimeoutMs / 1000;
     this.log.warn({ event: 'request_timeout', method: p.method, seconds: secs }, 'request through the tunnel timed out');
     this.settle(p, rpcError(p.originalId, RpcErrorCode.RequestTimeout, `request ${p.method} to ${this.serverName} timed out after ${secs} s`), 'timeout');
@@ -309,32 +304,17 @@ export class Multiplexer {
 
   /** Remove a pending request and deliver its one answer. */
   private settle(p: PendingRequest, answer: JsonRpcMessage, outcome: RequestOutcome): void {
-    this.drop(p, outcome);
+    this.pending.drop(p, outcome);
     this.deliver(p.clientId, answer, p.originalId);
   }
 
-  private drop(p: PendingRequest, outcome: RequestOutcome): void {
-    this.clock.clearTimeout(p.timer);
-    this.pending.delete(p.tunnelId);
-    this.clients.get(p.clientId)?.inFlight.delete(p.originalId);
-    this.report(p.method, outcome, (this.clock.now() - p.startedAt) / 1000);
-  }
-
-  private report(method: string, outcome: RequestOutcome, seconds: number | undefined): void {
-    try {
-      this.onRequestDone?.({ server: this.serverName, method, outcome, seconds });
-    } catch (err) {
-      this.log.debug({ err }, 'request metrics hook failed');
-    }
-  }
-
   /** A request the gateway sends on its own; its answer is only logged. */
-  private pushOwn(port: TunnelPort, msg: JsonRpcRequest): void {
+  private pushOwn(port: TunnelPort, msg: JsonRpcMessage): void {
     try {
       port.push(msg);
-      this.log.debug({ event: 'sync_request', method: msg.method, params: msg.params }, 'sent shared client state to the server');
+      this.log.debug({ event: 'sync_request', method: (msg as JsonRpcRequest).method }, 'sent shared client state to the server');
     } catch (err) {
-      this.log.warn({ method: msg.method, err }, 'could not send shared client state to the server: tunnel saturated');
+      this.log.warn({ method: (msg as JsonRpcRequest).method, err }, 'could not send shared client state to the server: tunnel saturated');
     }
   }
 
@@ -346,16 +326,6 @@ export class Multiplexer {
     } catch {
       // Saturated: the server finishes the work and its answer is ignored.
     }
-  }
-
-  /** Clients with a request in flight, the one with the newest request last. */
-  private pendingClientIds(): Map<string, JsonRpcId> {
-    const out = new Map<string, JsonRpcId>();
-    for (const p of this.pending.values()) {
-      out.delete(p.clientId);
-      out.set(p.clientId, p.originalId);
-    }
-    return out;
   }
 
   private reply(client: ClientEntry, msg: JsonRpcMessage): void {
@@ -371,6 +341,52 @@ export class Multiplexer {
     Promise.resolve()
       .then(() => client.port.send(msg, related))
       .catch((err: unknown) => this.log.debug({ clientId, err }, 'could not deliver to the MCP client'));
+  }
+
+  /** `logging/setLevel`, `resources/(un)subscribe` for a 2026-07-28 server: kept here (shared state counted them). */
+  private modernLocal(client: ClientEntry, msg: JsonRpcRequest): void {
+    if (msg.method === 'logging/setLevel' && typeof msg.params?.level === 'string') this.modern.setLevel(client.id, msg.params.level);
+    else this.relisten();
+    this.reply(client, { jsonrpc: '2.0', id: msg.id, result: {} });
+  }
+
+  /** Open (or reopen, with the subscribed resources) the gateway's listen on a 2026-07-28 server. */
+  private relisten(force = false): void {
+    const port = this.tunnel;
+    if (port?.era === 'modern' && port.unavailableReason() === undefined) for (const m of this.modern.listen(this.shared.subscribedUris(), force)) this.pushOwn(port, m);
+  }
+
+  /** A 2026-07-28 server's answer to a 2025-era client: deliver it, or put its input requests to the client. */
+  private modernResponse(p: PendingRequest, call: ShimCall, msg: JsonRpcMessage): void {
+    const step = this.modern.answer(call, msg);
+    if (step.kind === 'deliver') return this.settle(p, step.msg, 'error' in step.msg ? 'error' : 'ok');
+    if (step.requests.length === 0) return this.reissue(p, this.modern.reissue(call).retry);
+    for (const r of step.requests) this.deliver(p.clientId, r, p.originalId);
+  }
+
+  /** A client answered an input request of a 2026-07-28 server: true when it was one. */
+  private modernAnswer(clientId: string, msg: JsonRpcMessage): boolean {
+    const r = this.modern.clientAnswer(clientId, msg);
+    if (r === undefined || r === 'wait') return r === 'wait';
+    const p = this.pending.values().find((x) => x.call === r.call);
+    if (!p) return true;
+    if ('failed' in r) this.settle(p, rpcError(p.originalId, RpcErrorCode.InternalError, r.failed), 'error');
+    else this.reissue(p, r.retry);
+    return true;
+  }
+
+  /** The same call again (a new tunnel id, the client's progress token kept), for the next MRTR round. */
+  private reissue(p: PendingRequest, request: JsonRpcRequest): void {
+    const port = this.tunnel;
+    if (!port || port.sessionId !== p.sessionId) return this.settle(p, rpcError(p.originalId, RpcErrorCode.TunnelUnavailable, this.unavailable()), 'tunnel_lost');
+    const tunnelId = ++this.nextTunnelId;
+    try {
+      port.push(rewriteRequest(request, tunnelId).payload);
+    } catch {
+      return this.settle(p, rpcError(p.originalId, RpcErrorCode.TunnelSaturated, `tunnel to ${this.serverName} is saturated`), 'saturated');
+    }
+    this.pending.rekey(p, tunnelId);
+    this.clients.get(p.clientId)?.inFlight.set(p.originalId, tunnelId);
   }
 
   private unavailable(): string {

@@ -33,6 +33,8 @@ export interface ClientView {
   capabilities: Record<string, unknown> | undefined;
   /** See McpClientPort.exclusive. */
   readonly exclusive?: boolean;
+  /** From its initialize (a 2026-07-28 server gets it in `_meta`). */
+  clientInfo?: { name: string; version: string };
 }
 
 export interface ServerRequestRouterOptions {

@@ -74,6 +74,11 @@ export class SharedServerState {
     return out;
   }
 
+  /** Every resource URI some client is subscribed to. */
+  subscribedUris(): string[] {
+    return this.subscriptions.uris();
+  }
+
   /** A fresh tunnel session (new server process): restore subscriptions and the level. */
   resync(): JsonRpcRequest[] {
     const out = this.subscriptions.uris().map((uri) => this.request('resources/subscribe', { uri }));

@@ -16,6 +16,8 @@ export interface TunnelPort {
    * resume window); otherwise a sentence saying why not.
    */
   unavailableReason(): string | undefined;
+  /** `modern`: the server speaks only MCP 2026-07-28 (modern-server.ts bridges it for 2025-era clients). */
+  readonly era?: 'legacy' | 'modern';
   /** Queue one JSON-RPC message for the server. Throws QueueFullError when the tunnel is saturated. */
   push(payload: JsonRpcMessage): void;
 }

@@ -9,6 +9,11 @@ import assert from 'node:assert/strict';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CreateMessageRequestSchema as CreateMessageRequestSchemaV1,
+  ElicitRequestSchema as ElicitRequestSchemaV1,
+  ToolListChangedNotificationSchema as ToolListChangedNotificationSchemaV1,
+} from '@modelcontextprotocol/sdk/types.js';
 import { Client as Client112 } from '@modelcontextprotocol/sdk-1-12/client/index.js';
 import { StreamableHTTPClientTransport as Http112 } from '@modelcontextprotocol/sdk-1-12/client/streamableHttp.js';
 import { mintToken } from '../../../src/gateway/http/auth.js';
@@ -323,5 +328,50 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2026-07-28-only server'
     const body = (await res.json()) as { result: Record<string, unknown> };
     assert.deepEqual(body.result.supportedVersions, [V]);
     assert.match(String(body.result.instructions), /2026-07-28-only test server/);
+  });
+
+  test('2025-era clients (SDK v1, SDK 1.12, SDK v2 legacy) use it: envelope added, MRTR put to them as requests, results without resultType', T, async () => {
+    const headers = { authorization: `Bearer ${alice}` };
+    const one = new ClientV1({ name: 'v1', version: '1' }, { capabilities: { elicitation: {}, sampling: {} } });
+    one.setRequestHandler(ElicitRequestSchemaV1, async () => ({ action: 'accept', content: { ok: true } }));
+    one.setRequestHandler(CreateMessageRequestSchemaV1, async () => ({ role: 'assistant', content: { type: 'text', text: 'from v1' }, model: 'm' }));
+    await one.connect(new HttpV1(new URL(url), { requestInit: { headers } }));
+    const old = new Client112({ name: 'v1.12', version: '1' });
+    await old.connect(new Http112(new URL(url), { requestInit: { headers } }));
+    const legacyV2 = new ClientV2({ name: 'v2', version: '1' });
+    await legacyV2.connect(new HttpV2(new URL(url), { requestInit: { headers } }));
+    const { tools } = await one.listTools();
+    assert.ok(tools.some((t) => t.name === 'confirm'));
+    const texts = await Promise.all([
+      one.callTool({ name: 'echo', arguments: { message: 'one' } }),
+      old.callTool({ name: 'echo', arguments: { message: 'old' } }),
+      legacyV2.callTool({ name: 'echo', arguments: { message: 'v2' } }),
+    ]);
+    assert.deepEqual(texts.map(firstText), ['Echo: one', 'Echo: old', 'Echo: v2']);
+    assert.ok(!('resultType' in texts[0]!), 'a 2025 client does not see resultType');
+    // The server's input_required becomes an elicitation request on the v1 session, then the call is retried.
+    assert.equal(firstText(await one.callTool({ name: 'confirm', arguments: {} })), 'elicitation accept: {"ok":true}');
+    assert.match(firstText(await one.callTool({ name: 'ask-llm', arguments: {} })), /from v1/);
+    const progress: number[] = [];
+    await one.callTool({ name: 'count', arguments: { steps: 2 } }, undefined, { onprogress: (p) => void progress.push(p.progress) });
+    assert.deepEqual(progress, [1, 2]);
+    await Promise.all([one.close(), old.close(), legacyV2.close()]);
+  });
+
+  test('a 2025-era client hears the server\'s list changes through the gateway\'s own listen stream', T, async () => {
+    const client = new ClientV1({ name: 'listener', version: '1' });
+    let changed!: () => void;
+    const heard = new Promise<void>((resolve) => (changed = resolve));
+    client.setNotificationHandler(ToolListChangedNotificationSchemaV1, async () => changed());
+    await client.connect(new HttpV1(new URL(url), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
+    // Its GET stream is open once a request has been answered after connect.
+    await client.listTools();
+    await waitFor(async () => {
+      await client.callTool({ name: 'add-tool', arguments: { name: `extra-${Date.now()}` } });
+      return Promise.race([heard.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
+    }, 'tools/list_changed on the 2025 client');
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((t) => t.name.startsWith('extra-')));
+    await client.close();
   });
 });
