@@ -8,7 +8,7 @@ UNIT_FILES = $(filter-out $(E2E_FILES),$(TEST_FILES))
 # Real network parts the tests start on loopback (installed with apt-get when missing).
 # squid-openssl is Debian's squid built with OpenSSL (ssl_bump); it replaces `squid`.
 # krb5-*: a test Kerberos realm; libkrb5-dev: headers the optional `kerberos` module builds against.
-SYSTEM_PACKAGES ?= squid-openssl nginx-light openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
+SYSTEM_PACKAGES ?= squid-openssl nginx-light redis-server openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 
 .PHONY: help install build test test-unit test-e2e system-deps native-deps demo bench typecheck conformance clean
 

@@ -5,6 +5,7 @@ import { GATEWAY_SPECS as S, resolveGatewayOptions } from '../config/gateway-opt
 import { GATEWAY_DEFAULTS as D } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { ExitCode } from './exit-codes.js';
+import { redactUrl } from '../observability/redact.js';
 import { describer, OptionsCommand, PRECEDENCE_NOTE } from './help.js';
 
 /** Option help with its env variable, config key and default (from the defaults table). */
@@ -58,6 +59,8 @@ export function gatewayCommand(action: (flags: Record<string, unknown>) => Promi
     .option('--mrtr-wait <seconds>', help('how long a 2026-07-28 call that answered input_required waits for the retry before it is cancelled at the server', S.mrtrWait))
     .option('--cache-ttl <seconds>', help('ttlMs hint on cacheable results of 2025-era servers for 2026-07-28 clients', S.cacheTtl))
     .option('--cache-scope <scope>', help('cacheScope hint on those results: private or public', S.cacheScope))
+    .option('--redis <url>', help('scale-out: run as one of several replicas sharing this Redis (docs/scale-out.md); unset = one in-memory gateway', S.redis, 'none'))
+    .option('--cluster-secret <secret>', help('scale-out: secret the replicas sign their messages with (prefer the env variable)', S.clusterSecret, 'derived from the JWT secret'))
     .option('--config <file>', 'YAML or JSON config file (snake_case keys)')
     .checkConfigOption()
     .addHelpText('after', EXAMPLES)
@@ -72,7 +75,12 @@ export async function runGateway(rawFlags: Record<string, unknown>, env: NodeJS.
   const file = typeof flags.config === 'string' ? loadConfigFile(flags.config) : undefined;
   const { options, warnings } = resolveGatewayOptions({ flags, env, file });
   if (checkConfig === true) {
-    const shown = { ...options, ...(options.jwtSecret !== undefined ? { jwtSecret: '***' } : {}) };
+    const shown = {
+      ...options,
+      ...(options.jwtSecret !== undefined ? { jwtSecret: '***' } : {}),
+      ...(options.clusterSecret !== undefined ? { clusterSecret: '***' } : {}),
+      ...(options.redis !== undefined ? { redis: redactUrl(options.redis) } : {}),
+    };
     process.stdout.write(`${JSON.stringify({ command: 'gateway', options: shown, warnings }, null, 2)}\n`);
     return ExitCode.Ok;
   }

@@ -54,6 +54,8 @@ export const GATEWAY_SPECS = {
   mrtrWait: { flag: '--mrtr-wait', key: 'mrtr_wait' },
   cacheTtl: { flag: '--cache-ttl', key: 'cache_ttl' },
   cacheScope: { flag: '--cache-scope', key: 'cache_scope' },
+  redis: { flag: '--redis', env: 'REVERSE_PROXY_REDIS_URL', key: 'redis', secret: true },
+  clusterSecret: { flag: '--cluster-secret', env: 'REVERSE_PROXY_CLUSTER_SECRET', key: 'cluster_secret', secret: true },
 } as const satisfies Record<keyof GatewayOptions, OptionSpec>;
 
 /** Shorter HS256 secrets are guessable offline from any one token (RFC 7518 §3.2 asks for >= 256 bits). */
@@ -119,8 +121,34 @@ export function resolveGatewayOptions(input: SourcesInput): { options: GatewayOp
   if (tlsCert !== undefined) options.tlsCert = tlsCert;
   if (tlsKey !== undefined) options.tlsKey = tlsKey;
   if (tlsClientCa !== undefined) options.tlsClientCa = tlsClientCa;
+  Object.assign(options, readClusterOptions(src, options));
   warnings.push(...exposureWarnings(options));
   return { options, warnings };
+}
+
+/** Scale-out (docs/scale-out.md): the shared Redis and the secret replicas sign their messages with. */
+function readClusterOptions(src: OptionSources, o: GatewayOptions): Pick<GatewayOptions, 'redis' | 'clusterSecret'> {
+  const S = GATEWAY_SPECS;
+  const picked = src.pick(S.redis);
+  const redis = readString(S.redis, picked, 'a Redis URL like redis://host:6379/0');
+  const secret = readString(S.clusterSecret, src.pick(S.clusterSecret), 'a non-empty secret');
+  if (redis === undefined) return {};
+  let url: URL | undefined;
+  try {
+    url = new URL(redis);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw invalid(S.redis, picked!, 'expected a Redis URL like redis://host:6379/0 (or rediss:// for TLS)');
+  }
+  if (secret === undefined && o.noAuth) {
+    throw new ConfigError(
+      'missing --cluster-secret: with --redis and --no-auth the replicas need a shared secret to sign what they send each other ' +
+        '(set --cluster-secret, REVERSE_PROXY_CLUSTER_SECRET or config file key cluster_secret)',
+    );
+  }
+  return { redis, ...(secret !== undefined ? { clusterSecret: secret } : {}) };
 }
 
 /** What the two MCP eras need (docs/gateway.md, "MCP protocol eras"). */

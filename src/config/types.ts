@@ -124,6 +124,10 @@ export interface GatewayOptions {
   cacheTtl: number;
   /** `cacheScope` put on those results. */
   cacheScope: 'public' | 'private';
+  /** Scale-out: the Redis URL the replicas share (redis:// or rediss://); unset = one in-memory gateway. */
+  redis?: string;
+  /** Signs what replicas send each other (default: derived from the JWT secret; required with --no-auth). */
+  clusterSecret?: string;
 }
 
 export const CONNECT_DEFAULTS = {

@@ -60,6 +60,8 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     maxSessionsPerUser: opts.maxSessionsPerUser,
     logger: log,
   });
+  // Scale-out (docs/scale-out.md): only with --redis, and only then is its code (and ioredis) loaded.
+  const cluster = opts.redis ? await (await import('./cluster/cluster.js')).startCluster(opts, registry, log) : undefined;
   // The MCP side subscribes to the tunnel side's events.
   const multiplexers = new Multiplexers(registry, {
     requestTimeoutMs: opts.requestTimeout * 1000,
@@ -73,11 +75,19 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     logger: log,
     countFrame: (direction, bytes) => metrics.frame(direction, bytes),
     countReplayed: (frames) => metrics.replay(frames),
+    ...(cluster ? { cluster: cluster.tunnel } : {}),
   });
   const quota = new LinkQuota({ maxPerUser: opts.maxLinksPerUser, maxPendingPerUser: opts.maxPendingLinksPerUser, logger: log });
   const accept: LinkAcceptor = (link, principal, slot) => tunnel.acceptLink(link, principal, slot);
   const ws = new WsEndpoint({ authenticate, accept, maxFrameBytes: opts.maxFrameBytes, logger: log, quota });
-  const links = new HttpLinksEndpoint({ accept, maxFrameBytes: opts.maxFrameBytes, keepaliveSeconds: opts.keepalive, logger: log, quota });
+  const links = new HttpLinksEndpoint({
+    accept,
+    maxFrameBytes: opts.maxFrameBytes,
+    keepaliveSeconds: opts.keepalive,
+    logger: log,
+    quota,
+    ...(cluster ? { linkIdPrefix: cluster.replicaId } : {}),
+  });
   // One budget per user over both eras: 2025 sessions, listen streams, parked MRTR calls.
   const slots = new SessionSlots(opts.maxMcpSessionsPerUser);
   const mcp = new McpEndpoint({
@@ -99,7 +109,8 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     logger: log,
     openServers: opts.openServers,
     takeSlot: (subject) => slots.take(subject),
-    sealer: new RequestStateSealer(requestStateKey(opts.noAuth ? undefined : opts.jwtSecret)),
+    // Replicas must open each other's states: without a JWT secret, the cluster secret keys them.
+    sealer: new RequestStateSealer(requestStateKey(opts.noAuth ? opts.clusterSecret : opts.jwtSecret)),
     cacheHints: { ttlMs: opts.cacheTtl * 1000, cacheScope: opts.cacheScope },
     parkMs: opts.mrtrWait * 1000,
     keepaliveMs: opts.keepalive * 1000,
@@ -115,16 +126,30 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
   });
   const admin = new AdminApi({ registry, multiplexers, maxBodyBytes: opts.maxFrameBytes });
 
-  const server = createListener(opts, createRequestHandler({
-      authenticate,
-      admin,
-      mcp: door,
-      links,
-      logger: log,
-      metrics,
-      metricsAuth: opts.metricsAuth,
-      ready: () => lifecycle === 'ready',
-    }), log);
+  const routes = {
+    authenticate,
+    admin,
+    mcp: door,
+    links,
+    logger: log,
+    metrics,
+    metricsAuth: opts.metricsAuth,
+    ready: () => lifecycle === 'ready' && (cluster?.ready() ?? true),
+  };
+  const server = createListener(opts, createRequestHandler({ ...routes, ...(cluster ? { cluster } : {}) }), log);
+  if (cluster) {
+    // What other replicas forward here: the same routes, the principal from their signed envelope, never forwarded again.
+    await cluster.serveForwarded(
+      createRequestHandler({
+        ...routes,
+        authenticate: async (req) => {
+          const p = cluster.forwardedPrincipal(req);
+          if (!p) throw new Error('not a forwarded request');
+          return p;
+        },
+      }),
+    );
+  }
   applyServerLimits(server, opts, log, () => metrics.refusal('max_connections'));
   answerClientErrors(server, log);
   server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
@@ -151,6 +176,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
       await mcp.close();
       await ws.close();
       links.close();
+      await cluster?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

@@ -16,6 +16,7 @@ import type { McpDoor } from './mcp-door.js';
 import type { AdminApi } from './admin-api.js';
 import type { HttpLinksEndpoint } from './tunnel/links/http-links-endpoint.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { Placement } from './cluster/cluster-router.js';
 import { pathOf, sendError, sendJson } from './http/respond.js';
 import { GATEWAY_MARKER_HEADER, TUNNEL_PATH, TUNNEL_PREFIX } from '../protocol/constants.js';
 
@@ -31,6 +32,15 @@ export interface RequestHandlerOptions {
   metricsAuth: boolean;
   /** false until listening and again once shutting down (GET /readyz → 503). */
   ready: () => boolean;
+  /** Scale-out (docs/scale-out.md): requests for what another replica owns go there; lists cover every replica. */
+  cluster?: RouteCluster;
+}
+
+/** What routing needs of a cluster (gateway/cluster/cluster.ts). */
+export interface RouteCluster {
+  /** true: forwarded to the owner (answered); false: serve here. */
+  route(req: IncomingMessage, res: ServerResponse, principal: Principal, where: Placement): Promise<boolean>;
+  list(req: IncomingMessage, res: ServerResponse, principal: Principal, field: 'servers' | 'sessions'): Promise<void>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, principal: Principal, params: string[]) => unknown;
@@ -40,6 +50,10 @@ interface Route {
   /** false only for liveness. */
   auth: boolean;
   methods: Partial<Record<string, Handler>>;
+  /** Scale-out: what the route addresses, so the owner replica serves it. */
+  place?: (params: string[], req: IncomingMessage) => Placement | undefined;
+  /** Scale-out: a list merged over every replica. */
+  list?: 'servers' | 'sessions';
 }
 
 export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -57,31 +71,44 @@ export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMe
       auth: false,
       methods: { GET: (_q, res) => sendError(res, 426, 'this endpoint needs a WebSocket upgrade', { Upgrade: 'websocket' }) },
     },
-    { pattern: exactly(TUNNEL_PATH.sse), auth: true, methods: { GET: (req, res, p) => o.links.openSse(req, res, p) } },
+    {
+      pattern: exactly(TUNNEL_PATH.sse),
+      auth: true,
+      methods: { GET: (req, res, p) => o.links.openSse(req, res, p) },
+      // A stream reopened for an existing link goes to the replica holding the link.
+      place: (_p, req) => {
+        const id = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('link');
+        return id === null ? undefined : { kind: 'link', id };
+      },
+    },
     { pattern: exactly(TUNNEL_PATH.poll), auth: true, methods: { GET: (req, res, p) => o.links.createPoll(req, res, p) } },
     {
       pattern: exactly(`${TUNNEL_PREFIX}/links/{id}/messages`),
       auth: true,
       methods: { POST: (req, res, p, [id]) => o.links.postMessages(req, res, p, id!) },
+      place: ([id]) => ({ kind: 'link', id: id! }),
     },
     {
       pattern: exactly(`${TUNNEL_PREFIX}/links/{id}/poll`),
       auth: true,
       methods: { GET: (req, res, p, [id]) => o.links.poll(req, res, p, id!) },
+      place: ([id]) => ({ kind: 'link', id: id! }),
     },
-    { pattern: exactly(`${TUNNEL_PREFIX}/sessions`), auth: true, methods: { GET: (_q, res, p) => o.admin.listSessions(res, p) } },
+    { pattern: exactly(`${TUNNEL_PREFIX}/sessions`), auth: true, methods: { GET: (_q, res, p) => o.admin.listSessions(res, p) }, list: 'sessions' },
     {
       pattern: exactly(`${TUNNEL_PREFIX}/sessions/{id}`),
       auth: true,
       methods: { DELETE: (_q, res, p, [id]) => o.admin.deleteSession(res, p, id!) },
+      place: ([id]) => ({ kind: 'session', id: id! }),
     },
     {
       pattern: exactly(`${TUNNEL_PREFIX}/sessions/{id}/request`),
       auth: true,
       methods: { POST: (req, res, p, [id]) => o.admin.sessionRequest(req, res, p, id!) },
+      place: ([id]) => ({ kind: 'session', id: id! }),
     },
-    { pattern: /^\/servers$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listServers(res, p) } },
-    { pattern: /^\/servers\/([^/]+)\/mcp$/, auth: true, methods: { GET: mcp, POST: mcp, DELETE: mcp } },
+    { pattern: /^\/servers$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listServers(res, p) }, list: 'servers' },
+    { pattern: /^\/servers\/([^/]+)\/mcp$/, auth: true, methods: { GET: mcp, POST: mcp, DELETE: mcp }, place: ([name]) => ({ kind: 'server', name: name! }) },
   ];
 
   return (req, res) => {
@@ -121,6 +148,11 @@ async function dispatch(routes: Route[], o: RequestHandlerOptions, req: Incoming
       params = m.slice(1).map((p) => decodeURIComponent(p));
     } catch {
       return sendError(res, 400, `malformed percent-encoding in ${path}`);
+    }
+    if (o.cluster) {
+      if (route.list) return o.cluster.list(req, res, principal, route.list);
+      const where = route.place?.(params, req);
+      if (where && (await o.cluster.route(req, res, principal, where))) return;
     }
     await handler(req, res, principal, params);
     return;

@@ -36,6 +36,8 @@ export const TUNNEL_ERRORS = {
   initialize_failed: 'retry',
   /** The gateway is shutting down. */
   gateway_shutdown: 'retry',
+  /** Scale-out: the replica cannot reach the cluster's Redis, so it cannot decide the register. */
+  cluster_unavailable: 'retry',
   /** A frame could not be parsed; it was dropped. */
   bad_frame: 'report',
   /** A second register on a link that is already registered; ignored. */

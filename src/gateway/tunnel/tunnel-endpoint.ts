@@ -22,6 +22,7 @@ import type { LinkSlot } from './links/link-quota.js';
 import { MeteredLink, type FrameCounter } from './links/metered-link.js';
 import { earlyFrame, REGISTER_TIMEOUT_MS, type EarlyBudget } from './register-frame.js';
 import type { SessionRegistry } from './session-registry.js';
+import type { TunnelCluster } from './tunnel-cluster.js';
 
 export interface TunnelEndpointOptions {
   registry: SessionRegistry;
@@ -32,6 +33,8 @@ export interface TunnelEndpointOptions {
   countReplayed?: (frames: number) => void;
   /** Timers of the register deadline, idle detection and the refusal log (tests: a fake clock). */
   clock?: Clock;
+  /** Scale-out: what the other replicas hold is checked before a register is decided here. */
+  cluster?: TunnelCluster;
 }
 
 export class TunnelEndpoint {
@@ -75,8 +78,27 @@ export class TunnelEndpoint {
       }
       done();
       if (step.kind === 'refuse') return this.refuse(guarded, principal, log, step.code, step.message);
-      this.register(guarded, step.register, principal, log, slot);
+      if (!this.o.cluster) return this.register(guarded, step.register, principal, log, slot);
+      void this.admitThenRegister(this.o.cluster, guarded, step.register, principal, log, slot);
     };
+  }
+
+  /** Scale-out: the cluster decides first (async); the link may close meanwhile. */
+  private async admitThenRegister(cluster: TunnelCluster, link: IdleGuardedLink, reg: RegisterEnvelope, principal: Principal, log: Logger, slot: LinkSlot | undefined): Promise<void> {
+    let closed = false;
+    link.onclose = () => {
+      closed = true;
+    };
+    let admission: Awaited<ReturnType<TunnelCluster['admit']>>;
+    try {
+      admission = await cluster.admit(principal, reg);
+    } catch (err) {
+      admission = { kind: 'refused', code: 'cluster_unavailable', message: `the gateway cannot reach its cluster store: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    link.onclose = undefined;
+    if (closed) return;
+    if (admission.kind === 'refused') return this.refuse(link, principal, log, admission.code, admission.message);
+    this.register(link, reg, principal, log, slot);
   }
 
   private register(link: IdleGuardedLink, reg: RegisterEnvelope, principal: Principal, log: Logger, slot: LinkSlot | undefined): void {

@@ -119,10 +119,12 @@ export interface HttpLinkOptions {
   clock?: Clock;
   /** Called once, LINGER_MS after the close: the link can be forgotten. */
   onGone?: (link: HttpLink) => void;
+  /** Put in front of the id with a `.` (scale-out: the replica holding the link, docs/scale-out.md). */
+  idPrefix?: string;
 }
 
 export class HttpLink extends LinkBase {
-  readonly id = randomBytes(16).toString('base64url');
+  readonly id: string;
   readonly kind: 'sse' | 'poll';
   readonly owner: string;
   readonly buffer = new EventBuffer();
@@ -137,6 +139,8 @@ export class HttpLink extends LinkBase {
 
   constructor(private readonly o: HttpLinkOptions) {
     super();
+    const random = randomBytes(16).toString('base64url');
+    this.id = o.idPrefix ? `${o.idPrefix}.${random}` : random;
     this.kind = o.kind;
     this.owner = o.owner;
     this.clock = o.clock ?? realClock;

@@ -36,6 +36,8 @@ export interface HttpLinksEndpointOptions {
   quota?: LinkQuota;
   /** The links' timers (tests: fake time). */
   clock?: Clock;
+  /** Scale-out: link ids start with this replica's id, so any replica knows where a link lives. */
+  linkIdPrefix?: string;
 }
 
 export class HttpLinksEndpoint {
@@ -113,7 +115,7 @@ export class HttpLinksEndpoint {
       sendError(res, 429, slot);
       return undefined;
     }
-    const link = new HttpLink({ kind, owner: principal.subject, onGone: (l) => this.forget(l), ...(this.o.clock ? { clock: this.o.clock } : {}) });
+    const link = new HttpLink({ kind, owner: principal.subject, onGone: (l) => this.forget(l), ...(this.o.linkIdPrefix ? { idPrefix: this.o.linkIdPrefix } : {}), ...(this.o.clock ? { clock: this.o.clock } : {}) });
     this.links.set(link.id, link);
     if (slot) this.slots.set(link.id, slot);
     this.o.logger.debug({ event: 'link_opened', transport: kind, linkId: link.id, owner: principal.subject }, `${kind} link opened`);
