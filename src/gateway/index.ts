@@ -168,6 +168,8 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
       lifecycle = 'stopping';
       log.info({ event: 'gateway_closing' }, 'gateway shutting down: ending sessions');
       const end = { kind: 'shutdown', message: 'gateway is shutting down', rpcCode: RpcErrorCode.TunnelUnavailable } as const;
+      // Scale-out: the tunnels' state stays in Redis; their clients resume on another replica.
+      await cluster?.handOver();
       registry.closeAll(end);
       multiplexers.failAll(end.rpcCode, end.message);
       // Let the JSON-RPC errors just queued for pending requests reach their streams first.

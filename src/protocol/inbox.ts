@@ -47,6 +47,8 @@ export class Inbox {
   private paused_ = false;
   /** Lowest seq dropped while paused: everything from it on is dropped too until resume(). */
   private droppedFrom: number | undefined;
+  /** After restore(): the first frame past `expected` moves it (see restore()). */
+  private rebase = false;
 
   delivered = 0;
   duplicatesDropped = 0;
@@ -74,6 +76,11 @@ export class Inbox {
   /** One data frame with a seq; `textLength` is the length of the frame as received. */
   accept(env: DataEnvelope, textLength: number | undefined): Acceptance {
     const seq = env.seq!;
+    if (this.rebase && seq >= this.expected) {
+      this.rebase = false;
+      this.expected = seq;
+      this.runEnd = seq - 1;
+    }
     if (seq < this.expected) {
       this.duplicatesDropped++;
       return 'duplicate';
@@ -121,6 +128,20 @@ export class Inbox {
     return this.delivered - before;
   }
 
+  /**
+   * Continue a session another process held (scale-out failover, docs/scale-out.md): `ack`
+   * is the last delivery it recorded, which may lag behind what it acknowledged to the
+   * peer. The peer only forgets frames once they are acknowledged, so the first frame it
+   * replays past `ack` is the first one nobody delivered: delivery goes on from there, and
+   * frames up to `ack` are still dropped as duplicates.
+   */
+  restore(ack: number): void {
+    this.reset();
+    this.expected = ack + 1;
+    this.runEnd = ack;
+    this.rebase = true;
+  }
+
   /** Start over at seq 1 (a fresh session); the pause stays as the consumer set it. */
   reset(): void {
     this.held.clear();
@@ -128,6 +149,7 @@ export class Inbox {
     this.expected = 1;
     this.runEnd = 0;
     this.droppedFrom = undefined;
+    this.rebase = false;
   }
 
   private deliverOne(env: DataEnvelope): void {

@@ -218,6 +218,25 @@ export class ReliableChannel {
     return seq;
   }
 
+  /** The serialized body (without ack) of a frame still in the outbox (scale-out: its journal). */
+  queuedBody(seq: number): string | undefined {
+    return this.outbox.get(seq)?.body;
+  }
+
+  /**
+   * Take over a session another process held (scale-out failover, docs/scale-out.md), before
+   * the first attach(): the frames it had not seen acknowledged, in seq order; the next seq
+   * to assign; the last inbound seq it recorded as delivered (inbox.ts restore()).
+   */
+  restore(state: { frames: Array<{ seq: number; body: string }>; nextSeq: number; inboundAck: number }): void {
+    this.outbox.clear();
+    for (const f of state.frames) this.outbox.push({ seq: f.seq, body: f.body, bytes: Buffer.byteLength(f.body) });
+    this.nextSeq = state.nextSeq;
+    this.cursor = this.outbox.firstSeq ?? this.nextSeq;
+    this.transmittedSeq = this.nextSeq - 1;
+    this.inbox.restore(state.inboundAck);
+  }
+
   /** Send a control frame (heartbeat, error, ...) now, with the current ack. Never queued. */
   sendControl(env: ControlEnvelope): boolean {
     if (!this.sendFn) return false;

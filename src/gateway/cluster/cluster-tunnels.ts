@@ -19,13 +19,17 @@ import type { SessionRegistry } from '../tunnel/session-registry.js';
 import type { TunnelSession } from '../tunnel/tunnel-session.js';
 import type { Admission, TunnelCluster } from '../tunnel/tunnel-cluster.js';
 import type { Ownership } from './ownership.js';
+import { keys } from './cluster-keys.js';
 import type { ReplicaBus } from './replica-bus.js';
+import { RedisSessionJournal } from './session-journal.js';
+import type { RedisClient } from './redis-connection.js';
 
 const REPLACE = 'treplace';
 const REPLACE_WAIT_MS = 3000;
 
 export interface ClusterTunnelsOptions {
   registry: SessionRegistry;
+  redis: RedisClient;
   ownership: Ownership;
   bus: ReplicaBus;
   maxSessionsPerUser: number;
@@ -41,6 +45,7 @@ interface Held {
   sessionId: string;
   subject: string;
   gen: number;
+  journal: RedisSessionJournal;
 }
 
 export class ClusterTunnels implements TunnelCluster {
@@ -55,13 +60,33 @@ export class ClusterTunnels implements TunnelCluster {
   constructor(private readonly o: ClusterTunnelsOptions) {
     o.registry.on('registered', (s) => void this.claim(s));
     o.registry.on('closed', (s) => void this.release(s));
+    // A takeover needs the InitializeResult the gateway's own initialize got (a register without serverInfo).
+    o.registry.on('ready', (s) => {
+      if (s.initializeResult && this.held.has(s.sessionId)) void o.redis.hset(keys.session(s.sessionId), 'init', JSON.stringify(s.initializeResult)).catch(() => {});
+    });
     o.bus.answer(REPLACE, async (m) => this.replaceHere(String(m.session)));
     this.scheduleRefresh();
   }
 
-  /** The generation this replica holds a session with (failover.ts adopts with a higher one). */
-  adopt(session: TunnelSession, gen: number): void {
-    this.held.set(session.sessionId, { nameKey: nameKey(session.serverName), sessionId: session.sessionId, subject: session.owner, gen });
+  /** A session taken over with generation `gen` (failover.ts): held here from now on, journaled. */
+  adopt(session: TunnelSession, gen: number, journal: RedisSessionJournal): void {
+    this.held.set(session.sessionId, { nameKey: nameKey(session.serverName), sessionId: session.sessionId, subject: session.owner, gen, journal });
+    session.setJournal(journal);
+  }
+
+  /** Write out what the session's journal has not written yet. */
+  async flush(sessionId: string): Promise<void> {
+    await this.held.get(sessionId)?.journal.flush();
+  }
+
+  /**
+   * Shutting down (a rolling upgrade): every session's journal written out and its records
+   * left in Redis, so its client resumes on another replica instead of starting over.
+   */
+  async handOver(): Promise<void> {
+    const held = [...this.held.values()];
+    await Promise.allSettled(held.map((h) => h.journal.flush()));
+    for (const h of held) this.giveAway(h.sessionId);
   }
 
   /** This replica handed the session to another one: forget the claim, never release it. */
@@ -124,8 +149,11 @@ export class ClusterTunnels implements TunnelCluster {
         replacing,
       );
       if (outcome.kind === 'ok') {
-        if (s.state !== 'closed') this.held.set(s.sessionId, { nameKey: key, sessionId: s.sessionId, subject: s.owner, gen: 1 });
-        else void this.o.ownership.release({ nameKey: key, sessionId: s.sessionId, subject: s.owner, gen: 1 });
+        if (s.state === 'closed') return void this.o.ownership.release({ nameKey: key, sessionId: s.sessionId, subject: s.owner, gen: 1 });
+        const journal = new RedisSessionJournal(this.o.redis, s.sessionId, this.o.ownership.replica, 1, this.o.logger);
+        this.held.set(s.sessionId, { nameKey: key, sessionId: s.sessionId, subject: s.owner, gen: 1, journal });
+        // Frames queued before the claim (the gateway's own initialize) are not in Redis: a takeover resumes past them.
+        s.setJournal(journal);
         return;
       }
       // Another replica claimed the name between our check and now.
@@ -175,7 +203,7 @@ export class ClusterTunnels implements TunnelCluster {
         // Taken over by another replica (its client resumed there): this copy is stale.
         this.giveAway(h.sessionId);
         const s = this.o.registry.get(h.sessionId);
-        s?.close({ kind: 'replaced', message: `tunnel session for ${s.serverName} moved to another gateway replica`, rpcCode: RpcErrorCode.TunnelUnavailable });
+        s?.close({ kind: 'moved', message: `tunnel session for ${s.serverName} moved to another gateway replica`, rpcCode: RpcErrorCode.TunnelUnavailable });
       }),
     );
   }

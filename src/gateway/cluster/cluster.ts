@@ -24,6 +24,7 @@ import { Ownership } from './ownership.js';
 import { ClusterTunnels } from './cluster-tunnels.js';
 import { ClusterRouter, type Placement } from './cluster-router.js';
 import { fanOut } from './fan-out.js';
+import { Failover } from './failover.js';
 
 export type { Placement } from './cluster-router.js';
 
@@ -36,6 +37,8 @@ export interface Cluster {
   route(req: IncomingMessage, res: ServerResponse, principal: Principal, where: Placement): Promise<boolean>;
   /** A list route, merged over every live replica. */
   list(req: IncomingMessage, res: ServerResponse, principal: Principal, field: 'servers' | 'sessions'): Promise<void>;
+  /** Shutting down: leave every local tunnel session in Redis for its client to resume on another replica. */
+  handOver(): Promise<void>;
   /** Serve forwarded requests with these routes (which must not forward again). */
   serveForwarded(handler: RequestListener): Promise<void>;
   /** The principal of a request that came through the loopback listener, else undefined. */
@@ -60,11 +63,15 @@ export async function startCluster(opts: GatewayOptions, registry: SessionRegist
     headDeadlineMs: opts.requestTimeout * 1000 + 30_000,
     logger: log,
   });
-  // A tunnel's records outlive its replica exactly as long as a dropped tunnel is kept.
-  const ownership = new Ownership(redis.command, replicaId, Math.max(opts.resumeWindow * 1000, 10_000));
-  const tunnels = new ClusterTunnels({
+  // A tunnel's records outlive its replica exactly as long as a dropped tunnel is kept (10 s at least).
+  const ttlMs = Math.max(opts.resumeWindow * 1000, 10_000);
+  const ownership = new Ownership(redis.command, replicaId, ttlMs);
+  const failover = new Failover({ redis: redis.command, registry, bus, replica: replicaId, ttlMs, logger: log, tunnels: () => tunnels });
+  const tunnels: ClusterTunnels = new ClusterTunnels({
     registry,
+    redis: redis.command,
     ownership,
+    takeover: (principal, reg) => failover.takeover(principal, reg),
     bus,
     maxSessionsPerUser: opts.maxSessionsPerUser,
     refreshMs: Math.min(5000, Math.max(1000, (opts.resumeWindow * 1000) / 4)),
@@ -85,6 +92,7 @@ export async function startCluster(opts: GatewayOptions, registry: SessionRegist
     ready: () => replicas.healthy,
     route: (req, res, principal, where) => router.route(req, res, principal, where),
     list: (req, res, principal, field) => fanOut({ replicas: () => replicas.live(), self: replicaId, forwarder, loopback }, req, res, principal, field),
+    handOver: () => tunnels.handOver(),
     serveForwarded: (handler) => loopback.start(handler),
     forwardedPrincipal: (req) => loopback.principalOf(req),
     close: async () => {

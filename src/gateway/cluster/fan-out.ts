@@ -54,7 +54,7 @@ export async function fanOut(
   const replicas = await o.replicas();
   if (!replicas.includes(o.self)) replicas.push(o.self);
   const answers = await Promise.all(
-    replicas.map(async (replica) => {
+    replicas.map(async (replica): Promise<{ replica: string; answer: { status: number; text: string } | undefined }> => {
       const sink = new Collector();
       if (replica === o.self) {
         relayLoopback(o.loopback, { x: 'fan-out', principal, ...request }, sink, res);
@@ -62,14 +62,15 @@ export async function fanOut(
         const { outcome } = await o.forwarder.forward(replica, principal, request, sink).catch(() => ({ outcome: 'unreachable' as const }));
         if (outcome === 'unreachable') sink.lost();
       }
-      return sink.done;
+      return { replica, answer: await sink.done };
     }),
   );
   const merged: unknown[] = [];
   let partial = false;
-  for (const a of answers) {
+  for (const { replica, answer: a } of answers) {
     const items = a && a.status === 200 ? (JSON.parse(a.text) as Record<string, unknown>)[field] : undefined;
-    if (Array.isArray(items)) merged.push(...items);
+    // Each entry says which replica holds it (operators: where its tunnel is attached).
+    if (Array.isArray(items)) merged.push(...items.map((item: Record<string, unknown>) => ({ ...item, replica })));
     else partial = true;
   }
   sendJson(res, 200, { [field]: merged, ...(partial ? { partial: true } : {}) });

@@ -17,7 +17,7 @@ import type { ChannelMode } from '../../protocol/reliable-channel.js';
 import type { Principal } from '../http/auth.js';
 import { canSee } from '../http/access.js';
 import { nameKey } from '../../protocol/server-name.js';
-import { initializeResultOf } from '../../protocol/mcp-handshake.js';
+import { initializeResultOf, type InitializeResult } from '../../protocol/mcp-handshake.js';
 import type { TunnelErrorCode } from '../../protocol/error-codes.js';
 import { TunnelSession, type SessionEnd, type TunnelSessionHooks } from './tunnel-session.js';
 
@@ -92,25 +92,48 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       };
     }
     existing?.close(replacedEnd(name), { code: 'session_replaced', message: 'replaced by a new registration of the same server' });
-    const session = new TunnelSession({
-      owner: principal.subject,
-      server: reg.server,
-      mode,
-      initializeResult: initializeResultOf(reg.server),
+    const session = this.create({ owner: principal.subject, server: reg.server, mode, ...(typeof reg.keepalive === 'number' ? { keepaliveMs: reg.keepalive * 1000 } : {}) });
+    this.add(session);
+    return { kind: 'accepted', session, resumed: false };
+  }
+
+  /**
+   * Scale-out takeover (gateway/cluster/failover.ts): a session another replica held, made
+   * here under its old id; `prepare` restores its reliable state before anything uses it.
+   * Raised as `registered` like a new one (the MCP side attaches to it), then resumed by the
+   * client's register as if it had always been here.
+   */
+  adopt(
+    s: { sessionId: string; owner: string; server: RegisterEnvelope['server']; mode: ChannelMode; initializeResult: InitializeResult | undefined },
+    prepare: (session: TunnelSession) => void,
+  ): TunnelSession {
+    this.sessions.get(s.sessionId)?.close(replacedEnd(s.server.name));
+    this.byName.get(nameKey(s.server.name))?.close(replacedEnd(s.server.name));
+    const session = this.create(s);
+    prepare(session);
+    this.add(session);
+    return session;
+  }
+
+  private create(s: { sessionId?: string; owner: string; server: RegisterEnvelope['server']; mode: ChannelMode; initializeResult?: InitializeResult | undefined; keepaliveMs?: number }): TunnelSession {
+    return new TunnelSession({
+      ...s,
+      initializeResult: 'initializeResult' in s ? s.initializeResult : initializeResultOf(s.server),
       resumeWindowMs: this.o.resumeWindowMs,
       requestTimeoutMs: this.o.requestTimeoutMs,
       maxQueueBytes: this.o.maxQueueBytes,
       maxFrameBytes: this.o.maxFrameBytes,
       logger: this.o.logger,
       hooks: this.hooks,
-      ...(typeof reg.keepalive === 'number' ? { keepaliveMs: reg.keepalive * 1000 } : {}),
       ...(this.o.clock ? { clock: this.o.clock } : {}),
     });
+  }
+
+  private add(session: TunnelSession): void {
     this.sessions.set(session.sessionId, session);
-    this.byName.set(nameKey(name), session);
+    this.byName.set(nameKey(session.serverName), session);
     // Raised even while the gateway's own initialize runs: the session answers "still initializing".
     this.emit('registered', session);
-    return { kind: 'accepted', session, resumed: false };
   }
 
   get(sessionId: string): TunnelSession | undefined {

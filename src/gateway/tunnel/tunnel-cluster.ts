@@ -18,3 +18,14 @@ export interface TunnelCluster {
    */
   admit(principal: Principal, reg: RegisterEnvelope): Promise<Admission>;
 }
+
+/**
+ * What must outlive the replica for a tunnel session to resume on another one
+ * (gateway/cluster/session-journal.ts): frames queued for the client, the client's acks,
+ * and the last seq delivered from it. Reliable-mode sessions only.
+ */
+export interface SessionJournal {
+  queued(seq: number, body: string): void;
+  acked(peerAck: number): void;
+  delivered(seq: number): void;
+}

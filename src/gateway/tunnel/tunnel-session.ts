@@ -23,8 +23,10 @@ import { ServerReadiness } from './server-readiness.js';
 import type { DiscoverResultLike, ServerEra } from '../../protocol/discover-result.js';
 import { WS_CLOSE } from './links/ws-link.js';
 import { registeredEra } from './register-frame.js';
+import type { SessionJournal } from './tunnel-cluster.js';
 
-export type SessionEndKind = 'unregistered' | 'expired' | 'deleted' | 'replaced' | 'handshake_failed' | 'overflow' | 'shutdown';
+export type SessionEndKind = 'unregistered' | 'expired' | 'deleted' | 'replaced' | 'handshake_failed' | 'overflow' | 'shutdown' | 'moved';
+
 
 /** What the client is told when the gateway ends its session: an `error` frame, then the link closes. */
 export interface ClientNotice {
@@ -67,6 +69,8 @@ export interface TunnelSessionOptions {
   /** The client's heartbeat interval (ms), from register; default 30 s. */
   keepaliveMs?: number;
   clock?: Clock;
+  /** Scale-out takeover: the id the session had on the replica that held it before. */
+  sessionId?: string;
 }
 
 export interface SessionSummary {
@@ -93,7 +97,7 @@ export interface SessionSummary {
 
 /** Seen from the MCP side as a TunnelPort (gateway/mcp/tunnel-port.ts). */
 export class TunnelSession {
-  readonly sessionId = randomUUID();
+  readonly sessionId: string;
   readonly owner: string;
   readonly server: ServerDescription;
   readonly channel: ReliableChannel;
@@ -106,8 +110,10 @@ export class TunnelSession {
   private readonly peerLog: RateLimitedLog;
   private lastHeartbeatAnswer = -Infinity;
   private registered: { era: ServerEra; discover?: DiscoverResultLike };
+  private journal: SessionJournal | undefined;
 
   constructor(private readonly o: TunnelSessionOptions) {
+    this.sessionId = o.sessionId ?? randomUUID();
     this.owner = o.owner;
     this.server = o.server;
     this.clock = o.clock ?? realClock;
@@ -130,7 +136,7 @@ export class TunnelSession {
       clock: this.clock,
       log: this.log,
       mayLog: (event) => this.peerLog.allow(event),
-      push: (payload) => this.channel.push('request', payload),
+      push: (payload) => this.pushFrame(payload),
       announce: (payload) => this.o.hooks.onPayload(this, payload),
       onReady: () => this.o.hooks.onReady(this),
       onFailed: (why) =>
@@ -173,11 +179,19 @@ export class TunnelSession {
   }
 
   push(payload: JsonRpcMessage): void {
-    if (this.conn.state === 'closed') {
-      throw new ReverseProxyError('ERR_SESSION_CLOSED', `tunnel session to ${this.serverName} has ended`);
-    }
-    // Gateway → client data frames are all `request`, whatever the payload (ContextForge naming).
-    this.channel.push('request', payload);
+    if (this.conn.state === 'closed') throw new ReverseProxyError('ERR_SESSION_CLOSED', `tunnel session to ${this.serverName} has ended`);
+    this.pushFrame(payload);
+  }
+
+  /** Scale-out: record from now on what a takeover by another replica needs (reliable mode only). */
+  setJournal(journal: SessionJournal): void {
+    if (this.channel.mode === 'reliable') this.journal = journal;
+  }
+
+  /** Gateway → client data frames are all `request`, whatever the payload (ContextForge naming). */
+  private pushFrame(payload: JsonRpcMessage): void {
+    const seq = this.channel.push('request', payload);
+    if (this.journal && seq > 0) this.journal.queued(seq, this.channel.queuedBody(seq) ?? '');
   }
 
   /**
@@ -261,7 +275,9 @@ export class TunnelSession {
       this.channel.sendControl({ type: 'error', code: 'bad_frame', message: `bad frame dropped: ${why}` });
       return;
     }
-    if (this.channel.receive(env, text.length)) return;
+    const data = this.channel.receive(env, text.length);
+    if (this.journal && env.ack !== undefined) this.journal.acked(env.ack);
+    if (data) return;
     if (!isKnownEnvelope(env)) {
       this.log.debug({ type: clip(env.type, 40) }, 'frame of unknown type ignored');
       return;
@@ -315,6 +331,7 @@ export class TunnelSession {
   }
 
   private deliver(env: DataEnvelope): void {
+    if (this.journal && env.seq !== undefined) this.journal.delivered(env.seq);
     const payload = exceedsDepth(env.payload) ? this.refuseTooDeep(env.payload) : env.payload;
     if (payload === undefined || this.server_.answered(payload)) return;
     this.o.hooks.onPayload(this, payload);
@@ -335,7 +352,7 @@ export class TunnelSession {
     if (kind === 'response') return rpcError(id, RpcErrorCode.InternalError, `${message}; the gateway refused it`);
     if (kind !== 'request') return undefined;
     try {
-      this.channel.push('request', rpcError(id, RpcErrorCode.InvalidRequest, `Invalid Request: ${message}`));
+      this.pushFrame(rpcError(id, RpcErrorCode.InvalidRequest, `Invalid Request: ${message}`));
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'could not answer the server: tunnel saturated');
     }
