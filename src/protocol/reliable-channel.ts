@@ -223,11 +223,7 @@ export class ReliableChannel {
     return this.outbox.get(seq)?.body;
   }
 
-  /**
-   * Take over a session another process held (scale-out failover, docs/scale-out.md), before
-   * the first attach(): the frames it had not seen acknowledged, in seq order; the next seq
-   * to assign; the last inbound seq it recorded as delivered (inbox.ts restore()).
-   */
+  /** Before the first attach(): continue a session another process held (scale-out failover; inbox.ts restore()). */
   restore(state: { frames: Array<{ seq: number; body: string }>; nextSeq: number; inboundAck: number }): void {
     this.outbox.clear();
     for (const f of state.frames) this.outbox.push({ seq: f.seq, body: f.body, bytes: Buffer.byteLength(f.body) });
