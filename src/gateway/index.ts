@@ -102,6 +102,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
     slots,
     keepaliveMs: opts.keepalive * 1000,
     resumeBytes: opts.mcpResumeBytes,
+    ...(cluster ? { store: cluster.mcpSessions } : {}),
   });
   const modern = new ModernEndpoint({
     registry,

@@ -25,12 +25,16 @@ import { ClusterTunnels } from './cluster-tunnels.js';
 import { ClusterRouter, type Placement } from './cluster-router.js';
 import { fanOut } from './fan-out.js';
 import { Failover } from './failover.js';
+import { RedisMcpSessions } from './mcp-sessions.js';
+import type { McpSessionStore } from '../mcp/session-store.js';
 
 export type { Placement } from './cluster-router.js';
 
 export interface Cluster {
   readonly replicaId: string;
   readonly tunnel: TunnelCluster;
+  /** 2025-era MCP sessions and their streams, for any replica to take up. */
+  readonly mcpSessions: McpSessionStore;
   /** Redis reachable and this replica's heartbeat current (`/readyz`). */
   ready(): boolean;
   /** Forward to the owner (true) or let the caller serve it here (false). */
@@ -89,6 +93,7 @@ export async function startCluster(opts: GatewayOptions, registry: SessionRegist
   return {
     replicaId,
     tunnel: tunnels,
+    mcpSessions: new RedisMcpSessions(redis.command, replicaId, { idleMs: opts.mcpSessionIdle * 1000, resumeBytes: opts.mcpResumeBytes }),
     ready: () => replicas.healthy,
     route: (req, res, principal, where) => router.route(req, res, principal, where),
     list: (req, res, principal, field) => fanOut({ replicas: () => replicas.live(), self: replicaId, forwarder, loopback }, req, res, principal, field),

@@ -29,6 +29,7 @@ import { sendJson } from '../http/respond.js';
 import { fastPathRequest, JsonResponses } from './json-responses.js';
 import type { SessionSlots } from './session-slots.js';
 import { BoundedEventStore } from './event-store.js';
+import { markInitialized, requestsOnStream, type McpSessionStore } from './session-store.js';
 
 /** SSE events kept per MCP session for clients that reconnect (`--mcp-resume-bytes`). */
 export const DEFAULT_RESUME_BYTES = 1024 * 1024;
@@ -56,6 +57,8 @@ export interface McpEndpointOptions {
   slots: SessionSlots;
   /** The idle sweep (tests: fake time). */
   clock?: Clock;
+  /** Scale-out: sessions (and their streams) kept where every replica can take them up. */
+  store?: McpSessionStore;
 }
 
 interface McpSession {
@@ -112,12 +115,13 @@ export class McpEndpoint {
   async handle(req: IncomingMessage, res: ServerResponse, serverName: string, principal: Principal, body: unknown): Promise<void> {
     const sid = req.headers['mcp-session-id'];
     if (typeof sid === 'string') {
-      const existing = this.sessions.get(sid);
+      const existing = this.sessions.get(sid) ?? (this.o.store ? await this.revive(sid, serverName, principal) : undefined);
       // Another user's session id is as unknown to this caller as a made-up one.
       if (!existing || existing.serverName !== serverName || existing.owner !== principal.subject) {
         return sendJson(res, 404, rpcError(null, -32001, 'Session not found'));
       }
       existing.lastActive = this.clock.now();
+      this.o.store?.used(sid);
       track(existing, res, this.clock);
       const fast = fastPathRequest(req, body, (this.o.resumeBytes ?? DEFAULT_RESUME_BYTES) > 0);
       if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
@@ -165,7 +169,8 @@ export class McpEndpoint {
       );
     }
     // Counted before the first await, so concurrent initializes cannot both take the last slot.
-    const session = this.open(serverName, principal.subject, mux, release);
+    const capabilities = (body as { params?: { capabilities?: Record<string, unknown> } }).params?.capabilities;
+    const session = this.open(serverName, principal.subject, mux, release, { capabilities });
     track(session, res, this.clock);
     try {
       await session.transport.handleRequest(req, res, body);
@@ -181,20 +186,48 @@ export class McpEndpoint {
     await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
   }
 
-  private open(serverName: string, owner: string, mux: Multiplexer, release: () => void): McpSession {
+  /**
+   * Scale-out: a session another replica opened (and lost, or handed on with its server's
+   * tunnel), taken up here from the store — same id, same owner and server, its streams
+   * resumable. Undefined when there is nothing to take up (the caller answers 404).
+   */
+  private async revive(sid: string, serverName: string, principal: Principal): Promise<McpSession | undefined> {
+    const rec = await this.o.store!.find(sid).catch(() => undefined);
+    const mux = this.o.multiplexers.get(serverName);
+    if (!rec || rec.server !== serverName || rec.subject !== principal.subject || !mux || this.sessions.has(sid)) return this.sessions.get(sid);
+    const release = this.o.slots.take(principal.subject);
+    if (!release) return undefined;
+    const session = this.open(serverName, principal.subject, mux, release, { capabilities: rec.capabilities, revived: sid });
+    markInitialized(session.transport, sid);
+    this.adopt(session, sid, rec.capabilities ?? {});
+    this.o.logger.info({ event: 'mcp_session_revived', mcpSessionId: sid, server: serverName }, 'MCP client session taken up from the cluster store');
+    return session;
+  }
+
+  private adopt(session: McpSession, id: string, capabilities: Record<string, unknown> | undefined): void {
+    this.sessions.set(id, session);
+    session.mux.addClient({ id, principal: session.owner, send: (msg, related) => this.send(session, msg, related) }, capabilities);
+  }
+
+  private open(serverName: string, owner: string, mux: Multiplexer, release: () => void, from: { capabilities?: Record<string, unknown> | undefined; revived?: string }): McpSession {
     const log = this.o.logger.child({ server: serverName, owner });
     const resumeBytes = this.o.resumeBytes ?? DEFAULT_RESUME_BYTES;
+    const store = this.o.store;
+    const events = store
+      ? store.events(() => transport.sessionId, (streamId) => requestsOnStream(transport, streamId))
+      : new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => from.revived ?? randomUUID(),
       // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
       // client eventually fails at the TCP level and ends the stream (docs/gateway.md, "Connections").
       ...(this.o.keepaliveMs !== undefined ? { keepAliveMs: this.o.keepaliveMs } : {}),
       // Resumable streams (2025-11-25, SEP-1699): a priming event gives the client a cursor,
       // and a reconnect with Last-Event-ID gets what it missed, from a bounded store.
-      ...(resumeBytes > 0 ? { eventStore: new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS }), retryInterval: RECONNECT_AFTER_MS } : {}),
+      ...(resumeBytes > 0 ? { eventStore: events, retryInterval: RECONNECT_AFTER_MS } : {}),
       onsessioninitialized: (id) => {
-        this.sessions.set(id, session);
-        mux.addClient({ id, principal: owner, send: (msg, related) => this.send(session, msg, related) });
+        // The multiplexer learns the capabilities from initialize itself; the store keeps them for a revival.
+        this.adopt(session, id, undefined);
+        store?.opened(id, { server: serverName, subject: owner, ...(from.capabilities ? { capabilities: from.capabilities } : {}) });
         log.info({ event: 'mcp_session_opened', mcpSessionId: id }, 'MCP client session opened');
       },
     });
@@ -207,6 +240,7 @@ export class McpEndpoint {
       const id = transport.sessionId;
       if (id === undefined || this.sessions.get(id)?.transport !== transport) return;
       this.sessions.delete(id);
+      store?.closed(id);
       mux.removeClient(id);
       session.json.closeAll();
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
