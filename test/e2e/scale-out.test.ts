@@ -10,6 +10,7 @@ import { connectMcp, firstText, fixture, stopAll } from '../helpers/system.js';
 import { startScaleOut, stopScaleOut, tunnelThrough, waitConnected } from '../helpers/scale-out.js';
 
 const CHATTY = `node ${fixture('chatty-server.mjs')}`;
+const MODERN = '2026-07-28';
 
 describe('scale-out: replicas on Redis behind a round-robin balancer', () => {
   afterEach(stopScaleOut);
@@ -33,9 +34,47 @@ describe('scale-out: replicas on Redis behind a round-robin balancer', () => {
         }
       }),
     );
-    // The balancer did spread the work: every replica served requests.
-    const upstreams = new Set(rig.lb.accessLog().map((l) => l.split(' ').at(-1)));
+    // The balancer did spread the work: every replica served requests, and the one legacy
+    // MCP session on on-ws (opened on one replica) had its POSTs sent to both.
+    const log = rig.lb.accessLog();
+    const upstreams = new Set(log.map((l) => l.split(' ').at(-1)));
     assert.equal(upstreams.size, 2, `requests reached ${[...upstreams].join(', ')}`);
+    const onWs = new Set(log.filter((l) => l.startsWith('POST /servers/on-ws/mcp 200')).map((l) => l.split(' ').at(-1)));
+    assert.equal(onWs.size, 2, 'the on-ws session was served through both replicas');
     await Promise.all(clients.map((m) => m.close()));
+  });
+
+  test('2026-07-28 requests are stateless: any replica serves them, forwarded to the tunnel\'s owner', async () => {
+    const rig = await startScaleOut(2);
+    tunnelThrough(rig, CHATTY, 'modern-target', 'ws');
+    await waitConnected(rig, ['modern-target']);
+    for (let k = 0; k < 20; k++) {
+      const res = await fetch(`${rig.lb.url}/servers/modern-target/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${rig.token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': MODERN,
+          'mcp-method': 'tools/call',
+          'mcp-name': 'echo',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: k,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { message: `m${k}` }, _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} } },
+        }),
+      });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      // JSON, or an SSE stream whose last data line is the answer.
+      const json = text.startsWith('{') ? text : text.split('\n').filter((l) => l.startsWith('data:')).at(-1)!.slice(5);
+      const answer = JSON.parse(json) as { id: number; result: { content: Array<{ text: string }> } };
+      assert.equal(answer.id, k);
+      assert.equal(answer.result.content[0]!.text, `Echo: m${k}`);
+    }
+    const upstreams = new Set(rig.lb.accessLog().filter((l) => l.startsWith('POST /servers/modern-target/mcp 200')).map((l) => l.split(' ').at(-1)));
+    assert.equal(upstreams.size, 2);
   });
 });

@@ -188,6 +188,18 @@ export class ClusterTunnels implements TunnelCluster {
     return { ended: s !== undefined };
   }
 
+  /** Redis lost our records (restarted empty): write them again from the live session. */
+  private async reassert(h: Held): Promise<boolean> {
+    const s = this.o.registry.get(h.sessionId);
+    if (!s) return true;
+    const stats = s.channel.stats();
+    const ok = await this.o.ownership
+      .reassert(h, { name: s.serverName, server: JSON.stringify(s.server), mode: s.channel.mode, inack: stats.inboundAck, nextSeq: stats.outboundSeq + 1 })
+      .catch(() => true);
+    if (ok) this.o.logger.warn({ event: 'cluster_records_restored', sessionId: h.sessionId }, `Redis had lost the records of tunnel session ${h.sessionId}: written again`);
+    return ok;
+  }
+
   private scheduleRefresh(): void {
     this.refresher = setTimeout(() => {
       void this.refreshAll().finally(() => this.scheduleRefresh());
@@ -198,8 +210,9 @@ export class ClusterTunnels implements TunnelCluster {
   private async refreshAll(): Promise<void> {
     await Promise.all(
       [...this.held.values()].map(async (h) => {
-        const still = await this.o.ownership.refresh(h).catch(() => true);
-        if (still || !this.held.has(h.sessionId)) return;
+        const state = await this.o.ownership.refresh(h).catch(() => 'held' as const);
+        if (state === 'held' || !this.held.has(h.sessionId)) return;
+        if (state === 'forgotten' && (await this.reassert(h))) return;
         // Taken over by another replica (its client resumed there): this copy is stale.
         this.giveAway(h.sessionId);
         const s = this.o.registry.get(h.sessionId);

@@ -38,14 +38,37 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return {'ok'}
 `);
 
-/** Refresh what this replica holds, only where it still holds it. KEYS: name, session, userSessions, outbox. ARGV: session, replica, gen, ttlMs, now. */
+/**
+ * Refresh what this replica holds, only where it still holds it: 1; another replica took
+ * it over: 0; the record is gone (Redis lost its data, e.g. restarted without persistence): -1.
+ * KEYS: name, session, userSessions, outbox. ARGV: session, replica, gen, ttlMs, now.
+ */
 const REFRESH = luaScript(`
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 if redis.call('HGET', KEYS[2], 'replica') ~= ARGV[2] or redis.call('HGET', KEYS[2], 'gen') ~= ARGV[3] then return 0 end
 if redis.call('HGET', KEYS[1], 'session') == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('PEXPIRE', KEYS[4], ARGV[4])
 redis.call('ZADD', KEYS[3], tonumber(ARGV[5]) + tonumber(ARGV[4]), ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
+return 1
+`);
+
+/**
+ * Write the records of a session this replica holds again, after Redis lost them: the name
+ * (unless another session claimed it meanwhile), the session with its generation, and an
+ * empty outbox starting at the next seq (a takeover then continues the numbering).
+ * KEYS: name, session, userSessions, outbox. ARGV: name, session, subject, replica, gen, ttlMs, now, server, mode, inack, base.
+ */
+const REASSERT = luaScript(`
+local cur = redis.call('HGET', KEYS[1], 'session')
+if cur and cur ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'session', ARGV[2], 'subject', ARGV[3], 'replica', ARGV[4], 'gen', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('DEL', KEYS[4])
+redis.call('HSET', KEYS[2], 'name', ARGV[1], 'subject', ARGV[3], 'replica', ARGV[4], 'gen', ARGV[5], 'server', ARGV[8], 'mode', ARGV[9], 'inack', ARGV[10], 'base', ARGV[11])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[7]) + tonumber(ARGV[6]), ARGV[2])
 return 1
 `);
 
@@ -96,8 +119,29 @@ export class Ownership {
     return r[0] === 'ok' ? { kind: 'ok' } : { kind: 'held', subject: r[1] ?? '', name: r[2] ?? '' };
   }
 
-  async refresh(s: { nameKey: string; sessionId: string; subject: string; gen: number }): Promise<boolean> {
+  async refresh(s: { nameKey: string; sessionId: string; subject: string; gen: number }): Promise<'held' | 'lost' | 'forgotten'> {
     const r = await REFRESH(this.redis, this.keysOf(s), [s.sessionId, this.replica, s.gen, this.ttlMs, this.now()]);
+    return r === 1 ? 'held' : r === 0 ? 'lost' : 'forgotten';
+  }
+
+  /** After Redis lost our records: write them again (false: the name went to another session meanwhile). */
+  async reassert(
+    s: { nameKey: string; sessionId: string; subject: string; gen: number },
+    state: { name: string; server: string; mode: string; inack: number; nextSeq: number },
+  ): Promise<boolean> {
+    const r = await REASSERT(this.redis, this.keysOf(s), [
+      state.name,
+      s.sessionId,
+      s.subject,
+      this.replica,
+      s.gen,
+      this.ttlMs,
+      this.now(),
+      state.server,
+      state.mode,
+      state.inack,
+      state.nextSeq,
+    ]);
     return r === 1;
   }
 

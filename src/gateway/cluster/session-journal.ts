@@ -20,9 +20,12 @@ import { luaScript } from './lua-script.js';
 
 /**
  * KEYS: session, outbox. ARGV: replica, gen, inack|'' , trimThrough|'', firstSeq|'', bodies...
+ * Returns 1, 0 when another replica holds the session (fenced), -1 when Redis lost its
+ * record (cluster-tunnels.ts writes it again; until then writes are dropped).
  * Appends come first: an ack only ever covers frames queued before it.
  */
 const WRITE = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'replica') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'gen') ~= ARGV[2] then return 0 end
 if ARGV[5] ~= '' then
   local len = redis.call('LLEN', KEYS[2])
@@ -54,6 +57,8 @@ export class RedisSessionJournal implements SessionJournal {
   private scheduled = false;
   private writing: Promise<void> = Promise.resolve();
   private lost = false;
+  /** One warning per outage, not one per write. */
+  private failing = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -89,10 +94,17 @@ export class RedisSessionJournal implements SessionJournal {
     const args: Array<string | number> = [this.replica, this.gen, this.inack || '', this.trimThrough || '', appended.length > 0 ? first : '', ...appended];
     const run = async (): Promise<void> => {
       if (this.lost) return;
-      const r = await WRITE(this.redis, [keys.session(this.sessionId), keys.outbox(this.sessionId)], args).catch((err: unknown) => {
-        this.log.warn({ event: 'journal_write_failed', sessionId: this.sessionId, err: err instanceof Error ? err.message : String(err) }, 'tunnel session state not written to Redis');
-        return 1;
-      });
+      const r = await WRITE(this.redis, [keys.session(this.sessionId), keys.outbox(this.sessionId)], args).then(
+        (v) => {
+          this.failing = false;
+          return v;
+        },
+        (err: unknown) => {
+          if (!this.failing) this.log.warn({ event: 'journal_write_failed', sessionId: this.sessionId, err: err instanceof Error ? err.message : String(err) }, 'tunnel session state not written to Redis');
+          this.failing = true;
+          return 1;
+        },
+      );
       // Fenced: another replica took the session over.
       if (r === 0) this.lost = true;
     };
