@@ -6,8 +6,9 @@
  */
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectMcp, firstText, fixture, stopAll } from '../helpers/system.js';
-import { startScaleOut, stopScaleOut, tunnelThrough, waitConnected } from '../helpers/scale-out.js';
+import { mintToken } from '../../src/gateway/http/auth.js';
+import { connectMcp, firstText, fixture, spawnBin, stopAll, waitFor } from '../helpers/system.js';
+import { CLUSTER_SECRET, startScaleOut, stopScaleOut, tunnelThrough, waitConnected, type ScaleOutRig } from '../helpers/scale-out.js';
 
 const CHATTY = `node ${fixture('chatty-server.mjs')}`;
 const MODERN = '2026-07-28';
@@ -76,5 +77,28 @@ describe('scale-out: replicas on Redis behind a round-robin balancer', () => {
     }
     const upstreams = new Set(rig.lb.accessLog().filter((l) => l.startsWith('POST /servers/modern-target/mcp 200')).map((l) => l.split(' ').at(-1)));
     assert.equal(upstreams.size, 2);
+  });
+
+  test('name ownership and per-user caps hold across replicas', async () => {
+    const rig = await startScaleOut(2, ['--max-sessions-per-user', '2', '--max-mcp-sessions-per-user', '2']);
+    // Two servers of carol's, each straight to its own replica.
+    const direct = (r: ScaleOutRig['replicas'][number], name: string, token = rig.token) =>
+      spawnBin(['--local-stdio', CHATTY, '--name', name, '--gateway', r.url, '--transport', 'ws', '--reconnect-delay', '0.05'], { REVERSE_PROXY_TOKEN: token });
+    direct(rig.replicas[0]!, 'alpha');
+    direct(rig.replicas[1]!, 'beta');
+    const [a, b] = await waitConnected(rig, ['alpha', 'beta']);
+    assert.notEqual(a!.replica, b!.replica);
+    // A third one on either replica: over carol's cap of 2, counted over both.
+    const third = direct(rig.replicas[0]!, 'gamma');
+    await waitFor(() => /too_many_sessions|already has 2 tunnel session/.test(third.stderr()), 'the cap to refuse a third session');
+    // Another user cannot take a name carol holds on the other replica.
+    const bob = await mintToken({ username: 'bob', secret: CLUSTER_SECRET });
+    const thief = direct(rig.replicas[0]!, 'beta', bob);
+    await waitFor(() => /registered by another user/.test(thief.stderr()), 'name_taken for bob');
+    // MCP sessions: 2 for carol over both replicas, the third refused wherever it lands.
+    const m1 = await connectMcp(rig.lb.url, 'alpha', rig.token, 'cap1');
+    const m2 = await connectMcp(rig.lb.url, 'beta', rig.token, 'cap2');
+    await assert.rejects(connectMcp(rig.lb.url, 'alpha', rig.token, 'cap3'), /Too many MCP sessions/);
+    await Promise.all([m1.close(), m2.close()]);
   });
 });

@@ -17,7 +17,7 @@ export const keys = {
   outbox: (id: string) => `${KEY_PREFIX}session:${id}:out`,
   /** A subject's tunnel sessions over all replicas: sorted set, member = session id, score = lease expiry (ms). */
   userSessions: (subject: string) => `${KEY_PREFIX}user:${subject}:sessions`,
-  /** A subject's MCP client sessions over all replicas (same lease scheme). */
+  /** A subject's 2025-era MCP sessions over all replicas (same lease scheme; lease = --mcp-session-idle). */
   userMcpSessions: (subject: string) => `${KEY_PREFIX}user:${subject}:mcp`,
 } as const;
 

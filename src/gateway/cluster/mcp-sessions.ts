@@ -15,7 +15,7 @@ import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { rpcError, RpcErrorCode, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import type { McpSessionRecord, McpSessionStore } from '../mcp/session-store.js';
-import { KEY_PREFIX } from './cluster-keys.js';
+import { KEY_PREFIX, keys } from './cluster-keys.js';
 import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 
@@ -23,6 +23,7 @@ const MAX_EVENTS = 4096;
 const rec = (id: string) => `${KEY_PREFIX}mcp:${id}`;
 const evList = (id: string) => `${KEY_PREFIX}mcp:${id}:events`;
 const evMeta = (id: string) => `${KEY_PREFIX}mcp:${id}:streams`;
+const userSet = keys.userMcpSessions;
 
 /** KEYS: list, meta. ARGV: streamId, json, bytes, maxBytes, maxEvents, ttlMs. Returns the event number. */
 const STORE = luaScript(`
@@ -42,6 +43,7 @@ return n
 
 export class RedisMcpSessions implements McpSessionStore {
   private readonly lastUsed = new Map<string, number>();
+  private readonly subjects = new Map<string, string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -51,20 +53,32 @@ export class RedisMcpSessions implements McpSessionStore {
 
   opened(id: string, r: McpSessionRecord): void {
     const fields = { server: r.server, subject: r.subject, ...(r.capabilities ? { caps: JSON.stringify(r.capabilities) } : {}) };
-    void this.redis.multi().hset(rec(id), fields).pexpire(rec(id), this.o.idleMs).exec().catch(() => {});
-    this.lastUsed.set(id, Date.now());
+    const now = Date.now();
+    void this.redis.multi().hset(rec(id), fields).pexpire(rec(id), this.o.idleMs).zadd(userSet(r.subject), now + this.o.idleMs, id).pexpire(userSet(r.subject), this.o.idleMs).exec().catch(() => {});
+    this.lastUsed.set(id, now);
+    this.subjects.set(id, r.subject);
   }
 
-  used(id: string): void {
+  async heldBy(subject: string): Promise<number> {
+    return this.redis.zcount(userSet(subject), Date.now(), '+inf');
+  }
+
+  used(id: string, subject: string): void {
+    this.subjects.set(id, subject);
     const now = Date.now();
     if (now - (this.lastUsed.get(id) ?? 0) < this.o.idleMs / 4) return;
     this.lastUsed.set(id, now);
-    void this.redis.multi().pexpire(rec(id), this.o.idleMs).pexpire(evList(id), this.o.idleMs).pexpire(evMeta(id), this.o.idleMs).exec().catch(() => {});
+    const m = this.redis.multi().pexpire(rec(id), this.o.idleMs).pexpire(evList(id), this.o.idleMs).pexpire(evMeta(id), this.o.idleMs);
+    void m.zadd(userSet(subject), now + this.o.idleMs, id).pexpire(userSet(subject), this.o.idleMs).exec().catch(() => {});
   }
 
   closed(id: string): void {
     this.lastUsed.delete(id);
-    void this.redis.del(rec(id), evList(id), evMeta(id)).catch(() => {});
+    const subject = this.subjects.get(id);
+    this.subjects.delete(id);
+    const m = this.redis.multi().del(rec(id), evList(id), evMeta(id));
+    if (subject !== undefined) m.zrem(userSet(subject), id);
+    void m.exec().catch(() => {});
   }
 
   async find(id: string): Promise<McpSessionRecord | undefined> {

@@ -121,7 +121,7 @@ export class McpEndpoint {
         return sendJson(res, 404, rpcError(null, -32001, 'Session not found'));
       }
       existing.lastActive = this.clock.now();
-      this.o.store?.used(sid);
+      this.o.store?.used(sid, principal.subject);
       track(existing, res, this.clock);
       const fast = fastPathRequest(req, body, (this.o.resumeBytes ?? DEFAULT_RESUME_BYTES) > 0);
       if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
@@ -152,8 +152,15 @@ export class McpEndpoint {
       );
     }
     const limit = this.o.slots.limit;
-    const held = this.o.slots.count(principal.subject);
-    const release = this.o.slots.take(principal.subject);
+    let held = this.o.slots.count(principal.subject);
+    let release = this.o.slots.take(principal.subject);
+    // Scale-out: the user's sessions on every replica count (best effort under concurrent initializes).
+    const everywhere = release && this.o.store ? await this.o.store.heldBy(principal.subject).catch(() => 0) : 0;
+    if (release && everywhere >= limit) {
+      release();
+      release = undefined;
+      held = everywhere;
+    }
     if (!release) {
       this.o.onRefused?.('max_mcp_sessions');
       this.o.logger.warn({ event: 'mcp_sessions_exhausted', subject: principal.subject, server: serverName, limit }, 'MCP session refused: too many sessions for this user');

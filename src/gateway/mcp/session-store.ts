@@ -18,8 +18,10 @@ export interface McpSessionRecord {
 export interface McpSessionStore {
   opened(id: string, rec: McpSessionRecord): void;
   /** Keeps the record alive while the session is used (the store throttles writes). */
-  used(id: string): void;
+  used(id: string, subject: string): void;
   closed(id: string): void;
+  /** How many live sessions the subject holds on all replicas (--max-mcp-sessions-per-user). */
+  heldBy(subject: string): Promise<number>;
   /** The record of a session this replica does not hold. */
   find(id: string): Promise<McpSessionRecord | undefined>;
   /**
