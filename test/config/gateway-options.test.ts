@@ -103,4 +103,16 @@ describe('resolveGatewayOptions', () => {
     const { warnings } = resolveGatewayOptions({ flags: {}, env: { JWT_SECRET_KEY: SECRET }, file: file({ gateway: 'x' }) });
     assert.deepEqual(warnings, ['config file gw.yaml: unknown key "gateway" ignored']);
   });
+
+  it('--redis: a redis:// or rediss:// URL (REVERSE_PROXY_REDIS_URL, config redis); --no-auth needs --cluster-secret', () => {
+    const env = { JWT_SECRET_KEY: SECRET };
+    assert.equal(resolveGatewayOptions({ flags: {}, env }).options.redis, undefined);
+    assert.equal(resolveGatewayOptions({ flags: { redis: 'redis://127.0.0.1:6379/0' }, env }).options.redis, 'redis://127.0.0.1:6379/0');
+    assert.equal(resolveGatewayOptions({ flags: {}, env: { ...env, REVERSE_PROXY_REDIS_URL: 'rediss://r.example:6380' } }).options.redis, 'rediss://r.example:6380');
+    assert.equal(resolveGatewayOptions({ flags: {}, env, file: { path: 'gw.yaml', data: { redis: 'redis://cache:6379' } } }).options.redis, 'redis://cache:6379');
+    assert.throws(() => resolveGatewayOptions({ flags: { redis: 'http://127.0.0.1:6379' }, env }), /invalid --redis \(from --redis\): expected a Redis URL/);
+    assert.throws(() => resolveGatewayOptions({ flags: { redis: 'redis://127.0.0.1', noAuth: true }, env: {} }), /missing --cluster-secret/);
+    const ok = resolveGatewayOptions({ flags: { redis: 'redis://127.0.0.1', noAuth: true }, env: { REVERSE_PROXY_CLUSTER_SECRET: 's3cret' } }).options;
+    assert.equal(ok.clusterSecret, 's3cret');
+  });
 });
