@@ -14,6 +14,7 @@ import { median, round } from './measure.js';
 import type { Extra } from './report.js';
 import { resumeAfterCut } from './resume.js';
 import { timeToFirstCall } from './ws-blocked.js';
+import { idleCapacity, replicaCurve } from './scale.js';
 
 const KINDS: TransportKind[] = ['ws', 'sse', 'poll'];
 
@@ -65,6 +66,10 @@ export async function runExtras(cfg: BenchConfig, log: (line: string) => void): 
       extra.ws_blocked_transport = r.transport;
       log(`first call, WebSockets blocked by squid: ${r.medianMs} ms over ${r.transport}`);
     });
+  }
+  if (wanted(cfg, 'scale')) {
+    await attempt(extra, 'scale_idle', log, async () => void Object.assign(extra, await idleCapacity(cfg, log)));
+    await attempt(extra, 'scale_curve', log, async () => void Object.assign(extra, await replicaCurve(cfg, log)));
   }
   return extra;
 }
