@@ -78,8 +78,8 @@ function dockerfileCommand(): CommandLine {
 }
 
 // ---- docker-compose.yml ----
-function composeCommands(): CommandLine[] {
-  const doc = parseYaml(readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8')) as { services: Record<string, any> };
+function composeCommands(file = 'docker-compose.yml'): CommandLine[] {
+  const doc = parseYaml(readFileSync(join(DEPLOY, file), 'utf8')) as { services: Record<string, any> };
   const lines: CommandLine[] = [];
   for (const [name, svc] of Object.entries(doc.services)) {
     if (!String(svc.image ?? '').startsWith('mcp-reverse-proxy')) continue;
@@ -96,7 +96,7 @@ function composeCommands(): CommandLine[] {
       if (!host!.startsWith('.')) continue;
       for (let i = 0; i < args.length; i++) if (args[i]!.startsWith(container!)) args[i] = resolve(DEPLOY, host!) + args[i]!.slice(container!.length);
     }
-    lines.push({ where: `docker-compose.yml service ${name}`, args, env });
+    lines.push({ where: `${file} service ${name}`, args, env });
   }
   return lines;
 }
@@ -187,10 +187,41 @@ describe('deploy/kubernetes.yaml', () => {
     assert.equal(lines.length, 2);
     const [gateway, client] = await Promise.all(lines.map(checkConfig));
     assert.equal(gateway!.options.host, '0.0.0.0');
+    // Scale-out: two replicas on the Redis Service, behind a Service without affinity.
+    const docs = kubernetesDocs();
+    const gw = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'mcp-gateway');
+    assert.equal(gw.spec.replicas, 2);
+    const redisSvc = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'mcp-redis');
+    assert.equal(gateway!.options.redis, `redis://${redisSvc.metadata.name}:${redisSvc.spec.ports[0].port}/0`);
+    assert.ok(docs.some((d) => d.kind === 'Deployment' && d.metadata.name === 'mcp-redis'));
+    assert.notEqual(docs.find((d) => d.kind === 'Service' && d.metadata.name === 'mcp-gateway').spec.sessionAffinity, 'ClientIP');
     const svc = kubernetesDocs().find((d) => d.kind === 'Service');
     assert.equal(gateway!.options.port, svc.spec.ports[0].port);
     assert.equal(client!.servers[0].gateway, `http://${svc.metadata.name}:${svc.spec.ports[0].port}`);
     assert.equal(client!.servers[0].metricsPort, 9464);
     assert.equal(client!.servers[0].token, '***');
+  });
+});
+
+describe('deploy/docker-compose.scale-out.yml', () => {
+  it('two gateway replicas on one Redis, behind nginx round-robin without stickiness; the client goes through the balancer', async () => {
+    const file = 'docker-compose.scale-out.yml';
+    const doc = parseYaml(readFileSync(join(DEPLOY, file), 'utf8')) as { services: Record<string, any> };
+    const lines = composeCommands(file);
+    assert.deepEqual(lines.map((l) => l.where.split(' ').at(-1)), ['gateway-1', 'gateway-2', 'everything']);
+    const [g1, g2, client] = await Promise.all(lines.map(checkConfig));
+    for (const g of [g1!, g2!]) {
+      assert.equal(g.command, 'gateway');
+      assert.equal(g.options.redis, 'redis://redis:6379/0');
+      assert.equal(g.options.jwtSecret, '***');
+    }
+    assert.ok(doc.services.redis, 'a redis service');
+    const conf = readFileSync(join(DEPLOY, 'nginx-scale-out.conf'), 'utf8');
+    const upstream = /upstream \S+ \{([^}]*)\}/.exec(conf)![1]!;
+    assert.deepEqual([...upstream.matchAll(/server (\S+?):4444/g)].map((m) => m[1]), ['gateway-1', 'gateway-2']);
+    assert.doesNotMatch(upstream, /ip_hash|hash |sticky/);
+    const port = /listen (\d+);/.exec(conf)![1];
+    assert.equal(client!.servers[0].gateway, `http://balancer:${port}`);
+    assert.match(String(doc.services.balancer.volumes[0]), /nginx-scale-out\.conf/);
   });
 });
