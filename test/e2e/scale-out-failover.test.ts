@@ -28,7 +28,7 @@ describe('scale-out failover', () => {
   });
   after(stopAll);
 
-  for (const transport of ['ws', 'sse'] as const) {
+  for (const transport of ['ws', 'sse', 'poll'] as const) {
     test(`kill -9 the replica holding a ${transport} tunnel under load: the session resumes elsewhere, calls answered or failed (never hung), nothing run twice`, async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-ledger-'));
       dirs.push(dir);
