@@ -112,7 +112,8 @@ export class ReplicaBus {
     if (typeof msg.n !== 'number' || typeof msg.from !== 'string') return this.refuse('no sender number');
     if ((this.lastFrom.get(msg.from) ?? 0) >= msg.n) return this.refuse('replayed');
     this.lastFrom.set(msg.from, msg.n);
-    // Bounded: a sender's entry is forgotten once it is older than any message that could still count.
+    // Bounded (replica ids are per process, so senders come and go): the oldest sender is
+    // forgotten past 10,000 — a replay of its messages is still refused by the time window.
     if (this.lastFrom.size > 10_000) this.lastFrom.delete(this.lastFrom.keys().next().value!);
     const handler = this.handlers.get(msg.t);
     if (!handler) return this.log.debug({ event: 'cluster_message_ignored', type: msg.t }, 'cluster message of unknown type ignored');
