@@ -176,7 +176,7 @@ export async function startGateway(opts: GatewayOptions, logger: Logger): Promis
       // Let the JSON-RPC errors just queued for pending requests reach their streams first.
       await new Promise((resolve) => setImmediate(resolve));
       modern.close();
-      await mcp.close();
+      await mcp.close({ handOver: cluster !== undefined });
       await ws.close();
       links.close();
       await cluster?.close();

@@ -84,4 +84,22 @@ describe('scale-out failover', () => {
       await again.close();
     });
   }
+
+  test('a rolling upgrade: SIGTERM the replica holding the tunnel; it hands the session on and the client resumes it on another replica', async () => {
+    const rig = await startScaleOut(2, ['--resume-window', '60']);
+    const client = tunnelThrough(rig, `node ${fixture('ledger-server.mjs')}`, 'rolling', 'ws', ['--keepalive', '2']);
+    const [before] = await waitConnected(rig, ['rolling']);
+    const leaving = rig.replicas.find((r) => r.id === before!.replica)!;
+    const mcp = await connectMcp(rig.lb.url, 'rolling', rig.token, 'rolling-client');
+    const pid0 = firstText(await mcp.callTool({ name: 'pid', arguments: {} }));
+    const stopped = await leaving.stop('SIGTERM');
+    assert.equal(stopped.code, 0, 'the replica shut down cleanly');
+    const [afterStop] = await waitConnected(rig, ['rolling'], (e) => e.replica !== leaving.id);
+    assert.equal(afterStop!.sessionId, before!.sessionId, 'the same session, resumed');
+    assert.equal(client.stderr().match(/"resumed":false/g)?.length, 1, 'registered once, never started over');
+    // The same MCP session goes on, against the same child.
+    assert.equal(firstText(await mcp.callTool({ name: 'pid', arguments: {} })), pid0);
+    assert.equal(firstText(await mcp.callTool({ name: 'record', arguments: { message: 'after' } })), 'Recorded: after');
+    await mcp.close();
+  });
 });

@@ -16,7 +16,7 @@
  */
 import type { Logger } from '../../observability/logger.js';
 import type { RegisterEnvelope } from '../../protocol/envelope.js';
-import type { InitializeResult } from '../../protocol/mcp-handshake.js';
+import { initializeResultOf, type InitializeResult } from '../../protocol/mcp-handshake.js';
 import { RpcErrorCode } from '../../protocol/jsonrpc.js';
 import type { ChannelMode } from '../../protocol/reliable-channel.js';
 import { nameKey } from '../../protocol/server-name.js';
@@ -86,7 +86,8 @@ export class Failover {
     // The unbroken run of frames from clientAck + 1 (see the top).
     const frames = base <= clientAck + 1 ? bodies.slice(clientAck + 1 - base).map((body, i) => ({ seq: clientAck + 1 + i, body })) : [];
     const server = JSON.parse(rec.server ?? '{}') as RegisterEnvelope['server'];
-    const init = rec.init ? (JSON.parse(rec.init) as InitializeResult) : undefined;
+    // The register's own InitializeResult, or the one the gateway's initialize got (a register without serverInfo).
+    const init = rec.init ? (JSON.parse(rec.init) as InitializeResult) : initializeResultOf(server);
     const journal = new RedisSessionJournal(this.o.redis, id, this.o.replica, gen, this.o.logger);
     const session = this.o.registry.adopt(
       { sessionId: id, owner: principal.subject, server, mode: rec.mode as ChannelMode, initializeResult: init },

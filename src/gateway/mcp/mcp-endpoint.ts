@@ -82,6 +82,7 @@ export class McpEndpoint {
   /** Token subject → sessions it holds, counted from the initialize request on. */
   private readonly clock: Clock;
   private sweeper: unknown;
+  private handingOver = false;
 
   constructor(private readonly o: McpEndpointOptions) {
     this.clock = o.clock ?? realClock;
@@ -187,9 +188,13 @@ export class McpEndpoint {
     }
   }
 
-  /** Close every MCP client session (gateway shutdown). */
-  async close(): Promise<void> {
+  /**
+   * Close every MCP client session (gateway shutdown). `handOver` (scale-out): their records
+   * stay in the store, so the replica that takes over their server takes them up.
+   */
+  async close(opts: { handOver?: boolean } = {}): Promise<void> {
     this.clock.clearTimeout(this.sweeper);
+    if (opts.handOver) this.handingOver = true;
     await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
   }
 
@@ -247,7 +252,7 @@ export class McpEndpoint {
       const id = transport.sessionId;
       if (id === undefined || this.sessions.get(id)?.transport !== transport) return;
       this.sessions.delete(id);
-      store?.closed(id);
+      if (!this.handingOver) store?.closed(id);
       mux.removeClient(id);
       session.json.closeAll();
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
