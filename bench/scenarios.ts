@@ -11,7 +11,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { freePort, waitForPort } from '../test/helpers/daemon.js';
-import { baseEnv, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
+import { baseEnv, BIN, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
 import { descendants } from './rss.js';
 
 export const SCENARIOS = [
@@ -22,7 +22,13 @@ export const SCENARIOS = [
   'supergateway-streamable-http',
   'supergateway-sse',
 ] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+/**
+ * `BENCH_BASE_DIST=/path/to/dist` (a build of another commit): also `tunnel-ws@base`, the
+ * same scenario run by that build, interleaved with this one's (before/after in one run).
+ */
+export const BASE_SCENARIO = 'tunnel-ws@base';
+export type ScenarioName = (typeof SCENARIOS)[number] | typeof BASE_SCENARIO;
+export const scenarioNames = (): ScenarioName[] => [...SCENARIOS, ...(process.env.BENCH_BASE_DIST ? [BASE_SCENARIO as ScenarioName] : [])];
 
 /** Command lines that are the MCP server (excluded from the bridge's RSS). */
 export const SERVER_CMD = /server-everything/;
@@ -70,6 +76,8 @@ export async function start(name: ScenarioName): Promise<Running> {
     case 'tunnel-sse':
     case 'tunnel-poll':
       return startTunnel(name.slice('tunnel-'.length));
+    case BASE_SCENARIO:
+      return startTunnel('ws', path.join(process.env.BENCH_BASE_DIST!, 'cli/main.js'));
     case 'supergateway-streamable-http':
       return startSupergateway(['--outputTransport', 'streamableHttp', '--stateful'], (port) =>
         httpClientTransport(`http://127.0.0.1:${port}/mcp`),
@@ -84,11 +92,11 @@ export async function start(name: ScenarioName): Promise<Running> {
  * one transport + server-everything. A client that exits early (transport not built,
  * refused) makes the scenario unavailable with its stderr as the reason.
  */
-async function startTunnel(transport: string): Promise<Running> {
+async function startTunnel(transport: string, bin = BIN): Promise<Running> {
   // Experiment knob: V8 flags for our two processes only (e.g. --max-semi-space-size=1).
   const env = process.env.BENCH_OURS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS } : {};
-  const gw = await startGateway(['--no-auth'], env);
-  const tunnel = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', SERVER_NAME, '--transport', transport], env);
+  const gw = await startGateway(['--no-auth'], env, bin);
+  const tunnel = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', SERVER_NAME, '--transport', transport], env, REPO, bin);
   const stop = async (): Promise<void> => {
     await tunnel.stop();
     await gw.stop();
