@@ -49,10 +49,14 @@ const calls = Number(process.argv[3] ?? 20_000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-bench-prof-'));
 const dirs = { gateway: path.join(dir, 'gateway'), client: path.join(dir, 'client'), server: path.join(dir, 'server') };
 for (const d of Object.values(dirs)) mkdirSync(d);
-const serverArgs = ['--cpu-prof', `--cpu-prof-dir=${dirs.server}`, EVERYTHING_JS, 'stdio'];
+// PROFILE_CPU=0: no --cpu-prof (its sampling signals perturb syscall counts and CPU times).
+const cpuProf = (d: string): string[] => (process.env.PROFILE_CPU === '0' ? [] : ['--cpu-prof', `--cpu-prof-dir=${d}`]);
+const serverArgs = [...cpuProf(dirs.server), EVERYTHING_JS, 'stdio'];
+// PROFILE_BIN=/other/dist/cli/main.js profiles another build (before/after).
+const bin = process.env.PROFILE_BIN ?? BIN;
 const procs: ChildProcess[] = [];
 function profiled(profDir: string, args: string[]): { proc: ChildProcess; out: () => string } {
-  const proc = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, BIN, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...cpuProf(profDir), bin, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(proc);
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -65,9 +69,25 @@ async function stop(proc: ChildProcess): Promise<void> {
   await once(proc, 'exit');
   clearTimeout(t);
 }
-/** `strace -c` of the server while `fn` runs (PROFILE_STRACE=1), printed after. */
+/** utime and stime of a process (ms), from /proc/<pid>/stat. */
+function cpuTimes(pid: number): { user: number; sys: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 };
+}
+/** The server's CPU per call (user/sys) and, with PROFILE_STRACE=1, `strace -c` of it while `fn` runs. */
 async function straced<T>(serverPid: number | undefined, fn: () => Promise<T>): Promise<T> {
-  if (process.env.PROFILE_STRACE !== '1' || serverPid === undefined) return fn();
+  if (serverPid === undefined) return fn();
+  const t0 = cpuTimes(serverPid);
+  try {
+    return await stracedOnly(serverPid, fn);
+  } finally {
+    const t1 = cpuTimes(serverPid);
+    const n = calls + 500;
+    console.log(`server CPU ms/call: user ${((t1.user - t0.user) / n).toFixed(3)}, sys ${((t1.sys - t0.sys) / n).toFixed(3)}`);
+  }
+}
+async function stracedOnly<T>(serverPid: number, fn: () => Promise<T>): Promise<T> {
+  if (process.env.PROFILE_STRACE !== '1') return fn();
   const st = spawn('strace', ['-c', '-f', '-p', String(serverPid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   st.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -118,7 +138,7 @@ try {
     await stop(gw.proc);
   }
   for (const [name, d] of Object.entries(dirs)) {
-    for (const f of readdirSync(d)) {
+    for (const f of process.env.PROFILE_CPU === '0' ? [] : readdirSync(d)) {
       console.log(`\n== ${name}: ${path.join(d, f)}`);
       for (const line of top(path.join(d, f))) console.log(line);
     }

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -19,6 +20,7 @@ export const SCENARIOS = [
   'tunnel-ws',
   'tunnel-sse',
   'tunnel-poll',
+  'tunnel-ws-modern',
   'supergateway-streamable-http',
   'supergateway-sse',
 ] as const;
@@ -33,8 +35,14 @@ export const scenarioNames = (): ScenarioName[] => [...SCENARIOS, ...(process.en
 /** Command lines that are the MCP server (excluded from the bridge's RSS). */
 export const SERVER_CMD = /server-everything/;
 
+/** What a round needs of an MCP client: SDK v1's Client and SDK v2's both fit. */
+export interface EchoClient {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
 export interface Running {
-  client: Client;
+  client: EchoClient;
   /** Bridge processes (RSS roots); empty for direct-stdio. */
   roots: number[];
   stop(): Promise<void>;
@@ -76,6 +84,8 @@ export async function start(name: ScenarioName): Promise<Running> {
     case 'tunnel-sse':
     case 'tunnel-poll':
       return startTunnel(name.slice('tunnel-'.length));
+    case 'tunnel-ws-modern':
+      return startTunnel('ws', BIN, connectModern);
     case BASE_SCENARIO:
       return startTunnel('ws', path.join(process.env.BENCH_BASE_DIST!, 'cli/main.js'));
     case 'supergateway-streamable-http':
@@ -92,7 +102,17 @@ export async function start(name: ScenarioName): Promise<Running> {
  * one transport + server-everything. A client that exits early (transport not built,
  * refused) makes the scenario unavailable with its stderr as the reason.
  */
-async function startTunnel(transport: string, bin = BIN): Promise<Running> {
+/**
+ * An SDK v2 client pinned to MCP 2026-07-28: stateless requests to the gateway's modern
+ * front (src/gateway/modern/), the same server-everything behind the tunnel.
+ */
+async function connectModern(url: string): Promise<EchoClient> {
+  const client = new ClientV2({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(new HttpV2(new URL(url), { fetch: benchFetch }));
+  return client as unknown as EchoClient;
+}
+
+async function startTunnel(transport: string, bin = BIN, mcpClient: (url: string) => Promise<EchoClient> = (url) => connect(httpClientTransport(url))): Promise<Running> {
   // Experiment knob: V8 flags for our two processes only (e.g. --max-semi-space-size=1).
   const env = process.env.BENCH_OURS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS } : {};
   const gw = await startGateway(['--no-auth'], env, bin);
@@ -108,7 +128,7 @@ async function startTunnel(transport: string, bin = BIN): Promise<Running> {
         throw new Error(`tunnel client exited (${r.code ?? r.signal}): ${lastLine(tunnel.stderr())}`);
       }),
     ]);
-    const client = await connect(httpClientTransport(`${gw.url}/servers/${SERVER_NAME}/mcp`));
+    const client = await mcpClient(`${gw.url}/servers/${SERVER_NAME}/mcp`);
     return {
       client,
       roots: [gw.proc.pid!, tunnel.proc.pid!],
