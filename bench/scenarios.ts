@@ -106,7 +106,7 @@ export async function start(name: ScenarioName): Promise<Running> {
  * An SDK v2 client pinned to MCP 2026-07-28: stateless requests to the gateway's modern
  * front (src/gateway/modern/), the same server-everything behind the tunnel.
  */
-async function connectModern(url: string): Promise<EchoClient> {
+export async function connectModern(url: string): Promise<EchoClient> {
   const client = new ClientV2({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
   await client.connect(new HttpV2(new URL(url), { fetch: benchFetch }));
   return client as unknown as EchoClient;

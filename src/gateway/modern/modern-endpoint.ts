@@ -113,7 +113,7 @@ export class ModernEndpoint {
       forwarded = rest;
     }
     round.writer.startStream();
-    const call = new ModernCall(this.host(serverName, mux, modernServer), principal.subject, serverName, msg.method, paramsDigest(params), id, round);
+    const call = new ModernCall(this.host(serverName, mux, modernServer), principal.subject, serverName, msg.method, params, id, round);
     mux.addClient(call, envelope.clientCapabilities);
     this.track(serverName, call);
     call.start({ jsonrpc: '2.0', id, method: msg.method, params: forwarded });
