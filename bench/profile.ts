@@ -1,19 +1,26 @@
 /**
- * CPU profile of the tunnel under load (not part of `make bench`):
- *   node --import tsx bench/profile.ts [ws|sse|poll] [calls]
- * Runs the gateway and the tunnel client with `node --cpu-prof` (not allowed in
- * NODE_OPTIONS, so they are spawned here rather than by spawnBin), drives
- * `calls` echo calls at concurrency 32 from one MCP SDK client, stops both gracefully so
- * the profiles are written, and prints the top self-time functions of each process.
+ * CPU profiles under load (not part of `make bench`):
+ *   node --import tsx bench/profile.ts [ws|sse|poll|modern|direct] [calls]
+ * Runs the gateway, the tunnel client and the local MCP server (server-everything) each
+ * with `node --cpu-prof` (not allowed in NODE_OPTIONS, so they are spawned here rather
+ * than by spawnBin), drives `calls` echo calls at concurrency 32 from one MCP SDK client,
+ * stops them gracefully so the profiles are written, and prints the top self-time
+ * functions of each process. `direct` profiles only the server, behind the SDK's own
+ * stdio transport (the floor the tunnel is compared with). PROFILE_STRACE=1 also counts
+ * the server's syscalls (`strace -c`) during the measured calls.
  * The raw .cpuprofile files stay in the printed directory (open them in Chrome DevTools).
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { baseEnv, BIN, connectMcp, EVERYTHING, waitFor, waitForServer } from '../test/helpers/system.js';
-import { concurrent } from './measure.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { baseEnv, BIN, EVERYTHING_JS, waitFor, waitForServer } from '../test/helpers/system.js';
+import { concurrent, sequential } from './measure.js';
+import { descendants } from './rss.js';
+import { connectModern, httpClientTransport } from './scenarios.js';
 
 interface ProfileNode {
   id: number;
@@ -37,14 +44,19 @@ function top(file: string, n = 25): string[] {
     .map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)} %  ${k}`);
 }
 
-const transport = process.argv[2] ?? 'ws';
+const mode = process.argv[2] ?? 'ws';
 const calls = Number(process.argv[3] ?? 20_000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-bench-prof-'));
-const gwDir = path.join(dir, 'gateway');
-const clDir = path.join(dir, 'client');
+const dirs = { gateway: path.join(dir, 'gateway'), client: path.join(dir, 'client'), server: path.join(dir, 'server') };
+for (const d of Object.values(dirs)) mkdirSync(d);
+// PROFILE_CPU=0: no --cpu-prof (its sampling signals perturb syscall counts and CPU times).
+const cpuProf = (d: string): string[] => (process.env.PROFILE_CPU === '0' ? [] : ['--cpu-prof', `--cpu-prof-dir=${d}`]);
+const serverArgs = [...cpuProf(dirs.server), EVERYTHING_JS, 'stdio'];
+// PROFILE_BIN=/other/dist/cli/main.js profiles another build (before/after).
+const bin = process.env.PROFILE_BIN ?? BIN;
 const procs: ChildProcess[] = [];
 function profiled(profDir: string, args: string[]): { proc: ChildProcess; out: () => string } {
-  const proc = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, BIN, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...cpuProf(profDir), bin, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(proc);
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -57,21 +69,79 @@ async function stop(proc: ChildProcess): Promise<void> {
   await once(proc, 'exit');
   clearTimeout(t);
 }
+/** utime and stime of a process (ms), from /proc/<pid>/stat. */
+function cpuTimes(pid: number): { user: number; sys: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 };
+}
+/** The server's CPU per call (user/sys) and, with PROFILE_STRACE=1, `strace -c` of it while `fn` runs. */
+async function straced<T>(serverPid: number | undefined, fn: () => Promise<T>): Promise<T> {
+  if (serverPid === undefined) return fn();
+  const t0 = cpuTimes(serverPid);
+  try {
+    return await stracedOnly(serverPid, fn);
+  } finally {
+    const t1 = cpuTimes(serverPid);
+    const n = calls + 500;
+    console.log(`server CPU ms/call: user ${((t1.user - t0.user) / n).toFixed(3)}, sys ${((t1.sys - t0.sys) / n).toFixed(3)}`);
+  }
+}
+async function stracedOnly<T>(serverPid: number, fn: () => Promise<T>): Promise<T> {
+  if (process.env.PROFILE_STRACE !== '1') return fn();
+  const st = spawn('strace', ['-c', '-f', '-p', String(serverPid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  st.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await new Promise((r) => setTimeout(r, 500)); // strace attaches
+  try {
+    return await fn();
+  } finally {
+    st.kill('SIGINT');
+    await once(st, 'exit');
+    console.log(`\n== strace -c of the server over ${calls} calls\n${out}`);
+  }
+}
+const load = async (client: Client): Promise<void> => {
+  const call = async (): Promise<void> => {
+    await client.callTool({ name: 'echo', arguments: { message: 'bench' } });
+  };
+  await sequential(call, 500);
+  const rps = await concurrent(call, calls, 32);
+  console.log(`${calls} calls at concurrency 32 (${mode}): ${rps.toFixed(0)} calls/s`);
+};
+const serverPid = (roots: number[]): number | undefined =>
+  descendants(roots).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server-everything');
+    } catch {
+      return false;
+    }
+  });
 try {
-  const gw = profiled(gwDir, ['gateway', '--no-auth', '--port', '0']);
-  const url = await waitFor(() => /gateway listening on (\S+)/.exec(gw.out())?.[1], 'gateway to listen');
-  const tunnel = profiled(clDir, ['--local-stdio', EVERYTHING, '--gateway', url, '--name', 'everything', '--transport', transport]);
-  await waitForServer(url, undefined, 'everything', (s) => s.transport === transport);
-  const mcp = await connectMcp(url, 'everything', undefined, 'bench-profile');
-  const rps = await concurrent(async () => {
-    await mcp.callTool({ name: 'echo', arguments: { message: 'bench' } });
-  }, calls, 32);
-  console.log(`${calls} calls at concurrency 32 over ${transport}: ${rps.toFixed(0)} calls/s`);
-  await mcp.close();
-  await stop(tunnel.proc);
-  await stop(gw.proc);
-  for (const [name, d] of [['gateway', gwDir], ['tunnel client (and its child)', clDir]] as const) {
-    for (const f of readdirSync(d)) {
+  if (mode === 'direct') {
+    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs, stderr: 'ignore', env: baseEnv() as Record<string, string> });
+    const client = new Client({ name: 'bench-profile', version: '1.0.0' });
+    await client.connect(transport);
+    await straced(transport.pid ?? undefined, () => load(client));
+    await client.close(); // stdin EOF: the server exits by itself and writes its profile
+    await new Promise((r) => setTimeout(r, 1500));
+  } else {
+    const gw = profiled(dirs.gateway, ['gateway', '--no-auth', '--port', '0']);
+    const url = await waitFor(() => /gateway listening on (\S+)/.exec(gw.out())?.[1], 'gateway to listen');
+    // `modern`: the ws tunnel with an SDK v2 client pinned to 2026-07-28 (tunnel-ws-modern).
+    const transport = mode === 'modern' ? 'ws' : mode;
+    const tunnel = profiled(dirs.client, ['--local-stdio', `node ${serverArgs.join(' ')}`, '--gateway', url, '--name', 'everything', '--transport', transport]);
+    await waitForServer(url, undefined, 'everything', (s) => s.transport === transport);
+    // The bench's own client transport (its fetch keeps POSTs off the shared AbortSignal).
+    const endpoint = `${url}/servers/everything/mcp`;
+    const mcp = mode === 'modern' ? ((await connectModern(endpoint)) as unknown as Client) : new Client({ name: 'bench-profile', version: '1.0.0' });
+    if (mode !== 'modern') await mcp.connect(httpClientTransport(endpoint));
+    await straced(serverPid([tunnel.proc.pid!]), () => load(mcp));
+    await mcp.close();
+    await stop(tunnel.proc);
+    await stop(gw.proc);
+  }
+  for (const [name, d] of Object.entries(dirs)) {
+    for (const f of process.env.PROFILE_CPU === '0' ? [] : readdirSync(d)) {
       console.log(`\n== ${name}: ${path.join(d, f)}`);
       for (const line of top(path.join(d, f))) console.log(line);
     }

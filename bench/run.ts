@@ -9,13 +9,13 @@ import { aggregate, measureRound, type RoundResult, type ScenarioOutcome } from 
 import { benchConfig, wanted } from './config.js';
 import { runExtras } from './extras.js';
 import { buildReport, formatReport, writeReport } from './report.js';
-import { SCENARIOS } from './scenarios.js';
+import { scenarioNames } from './scenarios.js';
 
 async function main(): Promise<void> {
   const cfg = benchConfig();
   const load = os.loadavg();
   console.error(`bench: mode ${cfg.mode}, ${cfg.repeats} repeat(s), load ${load.map((l) => l.toFixed(2)).join(' ')}`);
-  const names = SCENARIOS.filter((n) => wanted(cfg, n));
+  const names = scenarioNames().filter((n) => wanted(cfg, n));
   const rounds = new Map<string, RoundResult[]>(names.map((n) => [n, []]));
   const unavailable = new Map<string, string>();
   // Interleaved rounds (compare.ts): round r of every scenario, then round r + 1.

@@ -5,13 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { freePort, waitForPort } from '../test/helpers/daemon.js';
-import { baseEnv, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
+import { baseEnv, BIN, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
 import { descendants } from './rss.js';
 
 export const SCENARIOS = [
@@ -19,16 +20,29 @@ export const SCENARIOS = [
   'tunnel-ws',
   'tunnel-sse',
   'tunnel-poll',
+  'tunnel-ws-modern',
   'supergateway-streamable-http',
   'supergateway-sse',
 ] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+/**
+ * `BENCH_BASE_DIST=/path/to/dist` (a build of another commit): also `tunnel-ws@base`, the
+ * same scenario run by that build, interleaved with this one's (before/after in one run).
+ */
+export const BASE_SCENARIO = 'tunnel-ws@base';
+export type ScenarioName = (typeof SCENARIOS)[number] | typeof BASE_SCENARIO;
+export const scenarioNames = (): ScenarioName[] => [...SCENARIOS, ...(process.env.BENCH_BASE_DIST ? [BASE_SCENARIO as ScenarioName] : [])];
 
 /** Command lines that are the MCP server (excluded from the bridge's RSS). */
 export const SERVER_CMD = /server-everything/;
 
+/** What a round needs of an MCP client: SDK v1's Client and SDK v2's both fit. */
+export interface EchoClient {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
 export interface Running {
-  client: Client;
+  client: EchoClient;
   /** Bridge processes (RSS roots); empty for direct-stdio. */
   roots: number[];
   stop(): Promise<void>;
@@ -70,6 +84,10 @@ export async function start(name: ScenarioName): Promise<Running> {
     case 'tunnel-sse':
     case 'tunnel-poll':
       return startTunnel(name.slice('tunnel-'.length));
+    case 'tunnel-ws-modern':
+      return startTunnel('ws', BIN, connectModern);
+    case BASE_SCENARIO:
+      return startTunnel('ws', path.join(process.env.BENCH_BASE_DIST!, 'cli/main.js'));
     case 'supergateway-streamable-http':
       return startSupergateway(['--outputTransport', 'streamableHttp', '--stateful'], (port) =>
         httpClientTransport(`http://127.0.0.1:${port}/mcp`),
@@ -84,11 +102,21 @@ export async function start(name: ScenarioName): Promise<Running> {
  * one transport + server-everything. A client that exits early (transport not built,
  * refused) makes the scenario unavailable with its stderr as the reason.
  */
-async function startTunnel(transport: string): Promise<Running> {
+/**
+ * An SDK v2 client pinned to MCP 2026-07-28: stateless requests to the gateway's modern
+ * front (src/gateway/modern/), the same server-everything behind the tunnel.
+ */
+export async function connectModern(url: string): Promise<EchoClient> {
+  const client = new ClientV2({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(new HttpV2(new URL(url), { fetch: benchFetch }));
+  return client as unknown as EchoClient;
+}
+
+async function startTunnel(transport: string, bin = BIN, mcpClient: (url: string) => Promise<EchoClient> = (url) => connect(httpClientTransport(url))): Promise<Running> {
   // Experiment knob: V8 flags for our two processes only (e.g. --max-semi-space-size=1).
   const env = process.env.BENCH_OURS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OURS_NODE_OPTIONS } : {};
-  const gw = await startGateway(['--no-auth'], env);
-  const tunnel = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', SERVER_NAME, '--transport', transport], env);
+  const gw = await startGateway(['--no-auth'], env, bin);
+  const tunnel = spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', SERVER_NAME, '--transport', transport], env, REPO, bin);
   const stop = async (): Promise<void> => {
     await tunnel.stop();
     await gw.stop();
@@ -100,7 +128,7 @@ async function startTunnel(transport: string): Promise<Running> {
         throw new Error(`tunnel client exited (${r.code ?? r.signal}): ${lastLine(tunnel.stderr())}`);
       }),
     ]);
-    const client = await connect(httpClientTransport(`${gw.url}/servers/${SERVER_NAME}/mcp`));
+    const client = await mcpClient(`${gw.url}/servers/${SERVER_NAME}/mcp`);
     return {
       client,
       roots: [gw.proc.pid!, tunnel.proc.pid!],

@@ -1,9 +1,11 @@
 /**
  * `make demo`: the whole system on this machine, with real parts —
  * gateway (127.0.0.1, free port) ← tunnel client ← server-everything (stdio),
- * and a real MCP SDK Client calling through the gateway.
+ * and real MCP SDK clients of both eras calling through the gateway: a 2025-era one
+ * (initialize, session) and a 2026-07-28 one (stateless, `_meta` on every request).
  */
 import { randomBytes } from 'node:crypto';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import {
   connectMcp,
   EVERYTHING,
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
   say(`   registered as "${entry.name}", session ${entry.sessionId}, transport ${entry.transport}`);
 
   const endpoint = `${gw.url}/servers/server-everything/mcp`;
-  say(`4. MCP SDK Client → ${endpoint}`);
+  say(`4. MCP SDK Client (2025 era: initialize + session) → ${endpoint}`);
   const mcp = await connectMcp(gw.url, 'server-everything', token, 'demo-client');
   const info = mcp.getServerVersion();
   say(`   initialized: ${info?.name} ${info?.version}`);
@@ -47,7 +49,14 @@ async function main(): Promise<void> {
   say(`   transport in use: ${entry.transport}`);
   await mcp.close();
 
-  say('5. stopping everything');
+  say('5. MCP SDK v2 Client pinned to 2026-07-28 (stateless) → the same endpoint');
+  const modern = new ModernClient({ name: 'demo-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await modern.connect(new ModernTransport(new URL(endpoint), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  const reply = await modern.callTool({ name: 'echo', arguments: { message: 'hello from MCP 2026-07-28' } });
+  say(`   server/discover + tools/call echo → ${JSON.stringify(firstText(reply))}`);
+  await modern.close();
+
+  say('6. stopping everything');
   await stopAll();
   say('demo OK');
 }

@@ -45,6 +45,7 @@ export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
       } else if (env.type === 'register_ack' && typeof env.sessionId === 'string') {
         o.clock.clearTimeout(timer);
         o.setHandler((next) => o.early.push(next));
+        warnWithoutModern(o.register, env, o.log);
         resolve(env);
       } else if (env.type === 'error') {
         o.clock.clearTimeout(timer);
@@ -58,4 +59,22 @@ export function registerOn(o: RegisterHandshake): Promise<RegisterAckEnvelope> {
     });
     transport.send(JSON.stringify(o.register));
   });
+}
+
+/** Servers already warned about (once per process, not per reconnect). */
+const warned = new WeakSet<object>();
+
+/**
+ * A 2026-07-28 server behind a gateway that does not announce it bridges that era (an
+ * older gateway, or ContextForge): its 2025-era MCP clients would send requests without
+ * `_meta`, which the server refuses. Say so once, with what to do.
+ */
+function warnWithoutModern(reg: RegisterEnvelope, ack: RegisterAckEnvelope, log: Logger): void {
+  if (reg.server.era !== 'modern' || ack.eras?.includes('modern') || warned.has(reg.server)) return;
+  warned.add(reg.server);
+  log.warn(
+    { event: 'gateway_lacks_modern' },
+    'the gateway does not say it bridges MCP 2026-07-28 servers (an older gateway?): its 2025-era MCP clients will fail against this server. ' +
+      'Upgrade the gateway, or, if the server also speaks the 2025 era, run with --server-era legacy',
+  );
 }

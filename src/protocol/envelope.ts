@@ -81,6 +81,8 @@ export interface RegisterAckEnvelope extends EnvelopeBase {
   status: 'success' | string;
   resumed?: boolean;
   reliability?: string;
+  /** The MCP eras of local servers this gateway bridges for MCP clients of either era (absent: an older gateway, legacy only). */
+  eras?: ServerEra[];
 }
 
 export interface UnregisterEnvelope extends EnvelopeBase {

@@ -273,17 +273,18 @@ export interface CacheHints {
 /**
  * A result from a 2025-era server as a modern client must see it: `resultType`, cache
  * hints on cacheable methods (the server gave none: `ttlMs` 0 and `private` are the
- * conservative reading), and the server's identity in `_meta`.
+ * conservative reading), and the server's identity in `_meta`. `inPlace`: the result is
+ * the caller's own (parsed for this answer only) and may be changed rather than copied.
  */
-export function asModernResult(method: string, result: Obj, hints: CacheHints, serverInfo?: Obj): Obj {
-  const out: Obj = { ...result };
+export function asModernResult(method: string, result: Obj, hints: CacheHints, serverInfo?: Obj, inPlace = false): Obj {
+  const out: Obj = inPlace ? result : { ...result };
   if (typeof out.resultType !== 'string') out.resultType = 'complete';
   if (out.resultType === 'complete' && CACHEABLE_METHODS.has(method)) {
     if (typeof out.ttlMs !== 'number' || out.ttlMs < 0) out.ttlMs = hints.ttlMs;
     if (out.cacheScope !== 'public' && out.cacheScope !== 'private') out.cacheScope = hints.cacheScope;
   }
   if (serverInfo) {
-    const meta = isObj(out._meta) ? { ...out._meta } : {};
+    const meta = isObj(out._meta) ? (inPlace ? out._meta : { ...out._meta }) : {};
     if (meta[META.serverInfo] === undefined) meta[META.serverInfo] = serverInfo;
     out._meta = meta;
   }

@@ -28,8 +28,8 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnBin(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO): Proc {
-  const proc = spawn(process.execPath, [BIN, ...args], {
+export function spawnBin(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO, bin = BIN): Proc {
+  const proc = spawn(process.execPath, [bin, ...args], {
     cwd,
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,8 +96,8 @@ export interface GatewayProc extends Proc {
   port: number;
 }
 
-export async function startGateway(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<GatewayProc> {
-  const p = spawnBin(['gateway', '--port', '0', ...args], env);
+export async function startGateway(args: string[] = [], env: NodeJS.ProcessEnv = {}, bin = BIN): Promise<GatewayProc> {
+  const p = spawnBin(['gateway', '--port', '0', ...args], env, REPO, bin);
   const url = await waitFor(
     () => /gateway listening on (\S+)/.exec(p.stdout())?.[1] ?? (p.proc.exitCode !== null ? 'EXITED' : undefined),
     'gateway to listen',

@@ -6,6 +6,9 @@
  * events; over the bound the oldest events go first, and a reconnect that needs one of
  * them is refused (the client then sees an error instead of a silent gap).
  *
+ * Events are kept serialized, as written: a replay writes them again without a second
+ * JSON.stringify, and their byte count is the text's.
+ *
  * Event ids are `<streamId>.<n>`: the stream is readable from the id alone (the SDK asks
  * `getStreamIdForEventId` before it replays), and `n` grows per store so ids never repeat.
  */
@@ -20,8 +23,16 @@ export interface EventStoreLimits {
 interface StoredEvent {
   n: number;
   streamId: string;
-  message: JSONRPCMessage;
+  /** The message as written on the wire; undefined for a priming event (it only gives the client a cursor). */
+  text: string | undefined;
   bytes: number;
+}
+
+/** One stored event, as a replay writes it. */
+export interface ReplayedEvent {
+  id: string;
+  /** The message, serialized. */
+  data: string;
 }
 
 export class BoundedEventStore implements EventStore {
@@ -38,11 +49,15 @@ export class BoundedEventStore implements EventStore {
     return { events: this.events.length - this.head, bytes: this.bytes };
   }
 
-  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+  /**
+   * Store one event of `streamId` (`text`: the message serialized, undefined for a priming
+   * event) and return its id. Synchronous, for the gateway's own request streams
+   * (request-streams.ts): a replay and what follows it cannot interleave.
+   */
+  store(streamId: string, text: string | undefined): string {
     const n = ++this.next;
-    // The priming event is an empty object: it only gives the client a cursor.
-    const bytes = Object.keys(message).length === 0 ? 0 : Buffer.byteLength(JSON.stringify(message));
-    this.events.push({ n, streamId, message, bytes });
+    const bytes = text === undefined ? 0 : Buffer.byteLength(text);
+    this.events.push({ n, streamId, text, bytes });
     this.bytes += bytes;
     while ((this.bytes > this.limits.maxBytes || this.events.length - this.head > this.limits.maxEvents) && this.events.length - this.head > 1) {
       const old = this.events[this.head++]!;
@@ -56,7 +71,8 @@ export class BoundedEventStore implements EventStore {
     return `${streamId}.${n}`;
   }
 
-  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
+  /** The stream an event id names, if every event of it after that id is still here. */
+  streamOf(eventId: string): string | undefined {
     const parsed = parseEventId(eventId);
     if (!parsed || parsed.n > this.next) return undefined;
     // Some event after the cursor is gone: a replay would have a hole in it.
@@ -64,14 +80,33 @@ export class BoundedEventStore implements EventStore {
     return parsed.streamId;
   }
 
+  /** The events of the cursor's stream after it, in order (priming events left out). */
+  eventsAfter(lastEventId: string): ReplayedEvent[] {
+    const parsed = parseEventId(lastEventId);
+    if (!parsed) return [];
+    const out: ReplayedEvent[] = [];
+    for (let i = this.head; i < this.events.length; i++) {
+      const ev = this.events[i]!;
+      if (ev.streamId !== parsed.streamId || ev.n <= parsed.n || ev.text === undefined) continue;
+      out.push({ id: `${ev.streamId}.${ev.n}`, data: ev.text });
+    }
+    return out;
+  }
+
+  // The SDK transport's EventStore (its standalone GET stream and the streams it still opens).
+
+  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+    return this.store(streamId, Object.keys(message).length === 0 ? undefined : JSON.stringify(message));
+  }
+
+  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
+    return this.streamOf(eventId);
+  }
+
   async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
     const parsed = parseEventId(lastEventId);
     if (!parsed) return '';
-    for (let i = this.head; i < this.events.length; i++) {
-      const ev = this.events[i]!;
-      if (ev.streamId !== parsed.streamId || ev.n <= parsed.n || ev.bytes === 0) continue;
-      await send(`${ev.streamId}.${ev.n}`, ev.message);
-    }
+    for (const ev of this.eventsAfter(lastEventId)) await send(ev.id, JSON.parse(ev.data) as JSONRPCMessage);
     return parsed.streamId;
   }
 }

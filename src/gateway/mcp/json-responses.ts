@@ -1,5 +1,6 @@
 /**
- * Per-request JSON fast path of the MCP endpoint (docs/performance.md, "Applied").
+ * Per-request JSON fast path of the MCP endpoint (docs/performance.md, "Applied"), and
+ * which single requests are answered without the SDK transport at all.
  *
  * The MCP spec (Streamable HTTP, "Sending Messages to the Server") lets a server answer a
  * POSTed request either with `text/event-stream` or with one `application/json` body. SSE
@@ -17,24 +18,38 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../../protocol/jsonrpc.js';
 
-/** `body` as the one request the fast path may answer, or undefined (leave it to the SDK). */
-export function fastPathRequest(req: IncomingMessage, body: unknown, resumable: boolean): JsonRpcRequest | undefined {
+/**
+ * How the POST of one request is answered without the SDK transport: `json` (one body, the
+ * fast path) or `stream` (the gateway's own SSE stream, request-streams.ts; `primed`: with
+ * a priming event, i.e. resumable). undefined: leave it to the SDK (batches, `initialize`,
+ * headers it refuses).
+ */
+export interface SingleRequest {
+  msg: JsonRpcRequest;
+  answer: 'json' | 'stream';
+  primed: boolean;
+}
+
+export function singleRequest(req: IncomingMessage, body: unknown, resumable: boolean): SingleRequest | undefined {
   if (req.method !== 'POST' || classify(body) !== 'request') return undefined;
   const msg = body as JsonRpcRequest & { jsonrpc?: unknown; params?: unknown };
   if (msg.jsonrpc !== '2.0' || msg.method === 'initialize') return undefined;
-  // tools/call runs user code and may not be repeated: a client that can resume a stream
-  // (2025-11-25 and later: priming events) gets a resumable SSE stream for it. Everything
-  // else is a read the client can repeat, and older clients could not resume anyway.
-  if (msg.method === 'tools/call' && resumable && canResume(req.headers['mcp-protocol-version'])) return undefined;
   if (msg.params !== undefined && (typeof msg.params !== 'object' || msg.params === null || Array.isArray(msg.params))) return undefined;
-  const meta = (msg.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
-  if (meta?.progressToken !== undefined) return undefined;
   // Headers the SDK would refuse (or answer differently): let it do so.
-  if (!(req.headers.accept ?? '').includes('application/json')) return undefined;
+  const accept = req.headers.accept ?? '';
+  if (!accept.includes('application/json')) return undefined;
   if (!(req.headers['content-type'] ?? '').includes('application/json')) return undefined;
   const version = req.headers['mcp-protocol-version'];
   if (version !== undefined && !(typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return undefined;
-  return msg;
+  const primed = resumable && canResume(version);
+  // tools/call runs user code and may not be repeated: a client that can resume a stream
+  // (2025-11-25 and later: priming events) gets a resumable SSE stream for it. So does a
+  // request with a progress token (its progress comes first). Everything else is a read the
+  // client can repeat, and older clients could not resume anyway.
+  const meta = (msg.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
+  const stream = (msg.method === 'tools/call' && primed) || meta?.progressToken !== undefined;
+  if (stream && !accept.includes('text/event-stream')) return undefined;
+  return { msg, answer: stream ? 'stream' : 'json', primed };
 }
 
 /** Priming events (SEP-1699) exist from 2025-11-25 on; the SDK sends them only to such clients. */

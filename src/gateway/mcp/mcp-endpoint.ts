@@ -10,13 +10,15 @@
  * Slow clients: when a session's open responses hold more than `maxBufferedBytes` unsent
  * bytes (a reader that stopped reading its SSE stream), the session is closed — its
  * buffered output would otherwise grow without bound in gateway memory.
- * Plain requests on a session are answered with JSON instead of an SSE stream when they
- * can be (json-responses.ts): one write instead of a web stream per POST.
+ * A single request on a session is answered with JSON when it can be (json-responses.ts),
+ * else on the gateway's own SSE stream (request-streams.ts): one or two writes instead of
+ * the SDK's web stream per POST. The SDK transport keeps the rest (initialize, batches,
+ * notifications and responses from the client, the GET stream, DELETE).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { realClock, type Clock } from '../../clock.js';
 import type { Logger } from '../../observability/logger.js';
 import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
@@ -26,7 +28,8 @@ import type { Multiplexer } from './multiplexer.js';
 import type { SessionRegistry } from '../tunnel/session-registry.js';
 import type { Multiplexers } from './multiplexers.js';
 import { sendJson } from '../http/respond.js';
-import { fastPathRequest, JsonResponses } from './json-responses.js';
+import { singleRequest, JsonResponses } from './json-responses.js';
+import { DEFAULT_KEEPALIVE_MS, RequestStreams } from './request-streams.js';
 import type { SessionSlots } from './session-slots.js';
 import { BoundedEventStore } from './event-store.js';
 import { markInitialized, requestsOnStream, type McpSessionStore } from './session-store.js';
@@ -71,6 +74,8 @@ interface McpSession {
   gets: Set<ServerResponse>;
   /** Requests answered with application/json instead of an SSE stream (json-responses.ts). */
   json: JsonResponses;
+  /** Requests answered on the gateway's own SSE streams (request-streams.ts). */
+  streams: RequestStreams;
   mux: Multiplexer;
   lastActive: number;
   /** Give back the owner's session slot (once; on close, or when initialize did not open a session). */
@@ -124,11 +129,19 @@ export class McpEndpoint {
       existing.lastActive = this.clock.now();
       this.o.store?.used(sid, principal.subject);
       track(existing, res, this.clock);
-      const fast = fastPathRequest(req, body, (this.o.resumeBytes ?? DEFAULT_RESUME_BYTES) > 0);
-      if (fast && !existing.json.has(fast.id) && hasStandaloneStream(existing)) {
-        existing.json.begin(fast.id, res, sid);
-        return existing.mux.fromClient(sid, fast);
+      const single = singleRequest(req, body, (this.o.resumeBytes ?? DEFAULT_RESUME_BYTES) > 0);
+      if (single && !existing.json.has(single.msg.id) && !existing.streams.has(single.msg.id)) {
+        const { msg } = single;
+        if (single.answer === 'json' && hasStandaloneStream(existing)) {
+          existing.json.begin(msg.id, res, sid);
+          return existing.mux.fromClient(sid, msg);
+        }
+        if (!this.o.store && (req.headers.accept ?? '').includes('text/event-stream')) {
+          existing.streams.begin(msg.id, res, sid, single.primed);
+          return existing.mux.fromClient(sid, msg);
+        }
       }
+      if (req.method === 'GET' && this.resumeOwnStream(existing, req, res, sid)) return;
       if (req.method === 'GET') {
         existing.gets.add(res);
         res.once('close', () => existing.gets.delete(res));
@@ -188,6 +201,18 @@ export class McpEndpoint {
     }
   }
 
+  /** A reconnect (`Last-Event-ID`) to one of the gateway's own request streams: true when handled here. */
+  private resumeOwnStream(session: McpSession, req: IncomingMessage, res: ServerResponse, sid: string): boolean {
+    const last = req.headers['last-event-id'];
+    if (typeof last !== 'string' || !(req.headers.accept ?? '').includes('text/event-stream')) return false;
+    const version = req.headers['mcp-protocol-version'];
+    if (version !== undefined && !(typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return false;
+    const outcome = session.streams.resume(last, res, sid);
+    if (outcome === 'not_ours') return false;
+    if (outcome !== 'resumed') sendJson(res, outcome.status, rpcError(null, -32000, outcome.message));
+    return true;
+  }
+
   /**
    * Close every MCP client session (gateway shutdown). `handOver` (scale-out): their records
    * stay in the store, so the replica that takes over their server takes them up.
@@ -224,10 +249,11 @@ export class McpEndpoint {
   private open(serverName: string, owner: string, mux: Multiplexer, release: () => void, from: { capabilities?: Record<string, unknown> | undefined; revived?: string }): McpSession {
     const log = this.o.logger.child({ server: serverName, owner });
     const resumeBytes = this.o.resumeBytes ?? DEFAULT_RESUME_BYTES;
-    const store = this.o.store;
-    const events = store
-      ? store.events(() => transport.sessionId, (streamId) => requestsOnStream(transport, streamId))
-      : new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS });
+    const cluster = this.o.store;
+    // Scale-out: the session's events live in the cluster store, where the replica that takes
+    // the session up finds them; the gateway's own request streams (local store only) stay off.
+    const local = resumeBytes > 0 && !cluster ? new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS }) : undefined;
+    const events = cluster ? cluster.events(() => transport.sessionId, (streamId) => requestsOnStream(transport, streamId)) : local;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => from.revived ?? randomUUID(),
       // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
@@ -235,11 +261,11 @@ export class McpEndpoint {
       ...(this.o.keepaliveMs !== undefined ? { keepAliveMs: this.o.keepaliveMs } : {}),
       // Resumable streams (2025-11-25, SEP-1699): a priming event gives the client a cursor,
       // and a reconnect with Last-Event-ID gets what it missed, from a bounded store.
-      ...(resumeBytes > 0 ? { eventStore: events, retryInterval: RECONNECT_AFTER_MS } : {}),
+      ...(resumeBytes > 0 && events ? { eventStore: events, retryInterval: RECONNECT_AFTER_MS } : {}),
       onsessioninitialized: (id) => {
         // The multiplexer learns the capabilities from initialize itself; the store keeps them for a revival.
         this.adopt(session, id, undefined);
-        store?.opened(id, { server: serverName, subject: owner, ...(from.capabilities ? { capabilities: from.capabilities } : {}) });
+        cluster?.opened(id, { server: serverName, subject: owner, ...(from.capabilities ? { capabilities: from.capabilities } : {}) });
         log.info({ event: 'mcp_session_opened', mcpSessionId: id }, 'MCP client session opened');
       },
     });
@@ -252,13 +278,15 @@ export class McpEndpoint {
       const id = transport.sessionId;
       if (id === undefined || this.sessions.get(id)?.transport !== transport) return;
       this.sessions.delete(id);
-      if (!this.handingOver) store?.closed(id);
+      if (!this.handingOver) cluster?.closed(id);
       mux.removeClient(id);
       session.json.closeAll();
+      session.streams.closeAll();
       log.info({ event: 'mcp_session_closed', mcpSessionId: id }, 'MCP client session closed');
     };
     transport.onerror = (err) => log.debug({ err }, 'MCP transport reported an error');
-    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), mux, lastActive: this.clock.now(), release };
+    const streams = new RequestStreams({ store: local, retryMs: RECONNECT_AFTER_MS, keepaliveMs: this.o.keepaliveMs ?? DEFAULT_KEEPALIVE_MS, clock: this.clock });
+    const session: McpSession = { transport, serverName, owner, responses: new Set(), gets: new Set(), json: new JsonResponses(), streams, mux, lastActive: this.clock.now(), release };
     return session;
   }
 
@@ -266,7 +294,9 @@ export class McpEndpoint {
     // A fast-path request's answer is written as JSON; what relates to it goes on the GET stream.
     const route = session.json.route(msg, relatedRequestId);
     if (route === 'standalone') await session.transport.send(msg as JSONRPCMessage);
-    else if (route === 'sdk') await session.transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    else if (route === 'sdk' && !session.streams.route(msg, relatedRequestId)) {
+      await session.transport.send(msg as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    }
     let buffered = 0;
     for (const r of session.responses) buffered += r.writableLength;
     if (buffered <= this.o.maxBufferedBytes) return;

@@ -119,7 +119,8 @@ export class Multiplexer {
 
   /** `capabilities`: known up front for a 2026-07-28 request (its `_meta`); a 2025 session declares them in initialize. */
   addClient(port: McpClientPort, capabilities?: Record<string, unknown>): void {
-    this.clients.set(port.id, { port, id: port.id, principal: port.principal, capabilities, inFlight: new Map(), ...(port.exclusive ? { exclusive: true } : {}) });
+    const entry: ClientEntry = { port, id: port.id, principal: port.principal, capabilities, inFlight: new Map() };
+    this.clients.set(port.id, Object.assign(entry, port.exclusive ? { exclusive: true } : {}, port.notificationsOnly ? { notificationsOnly: true } : {}));
   }
 
   /** A 2026-07-28 client declares its capabilities per request (an MRTR retry may declare others). */

@@ -33,6 +33,8 @@ export interface ClientView {
   capabilities: Record<string, unknown> | undefined;
   /** See McpClientPort.exclusive. */
   readonly exclusive?: boolean;
+  /** See McpClientPort.notificationsOnly. */
+  readonly notificationsOnly?: boolean;
   /** From its initialize (a 2026-07-28 server gets it in `_meta`). */
   clientInfo?: { name: string; version: string };
 }
@@ -72,7 +74,7 @@ export class ServerRequestRouter {
     if (req.method === 'ping') return this.answer(port, { jsonrpc: '2.0', id: req.id, result: {} });
     const cap = REQUIRED_CAPABILITY[req.method];
     const clients = [...this.o.clients()];
-    const capable = clients.filter((c) => c.capabilities !== undefined && (cap === undefined || c.capabilities[cap] !== undefined));
+    const capable = clients.filter((c) => !c.notificationsOnly && c.capabilities !== undefined && (cap === undefined || c.capabilities[cap] !== undefined));
     // Every busy client counts, capable or not: the request may be for a user who cannot answer it.
     const principals = new Set(
       busy.size > 0 ? clients.filter((c) => busy.has(c.id)).map((c) => c.principal) : capable.map((c) => c.principal),

@@ -33,6 +33,8 @@ export interface McpClientPort {
    * never to another of the user's clients (server-requests.ts).
    */
   readonly exclusive?: boolean;
+  /** It takes notifications only (a 2026-07-28 listen stream): never a server→client request. */
+  readonly notificationsOnly?: boolean;
   /** Deliver a message; `relatedRequestId` routes it onto that request's response stream. */
   send(msg: JsonRpcMessage, relatedRequestId?: JsonRpcId): Promise<void> | void;
 }

@@ -69,6 +69,7 @@ let counter = 0;
 
 export class ListenStream implements McpClientPort {
   readonly id = `listen-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  readonly notificationsOnly = true;
   private readonly uris: ReadonlySet<string>;
 
   constructor(

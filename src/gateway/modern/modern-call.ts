@@ -23,6 +23,7 @@ import { asModernResult, ModernErrorCode, MRTR_METHODS, type CacheHints, type Mo
 import type { Clock } from '../../clock.js';
 import { MCP_LOG_LEVELS, type McpLogLevel } from '../mcp/log-levels.js';
 import type { McpClientPort } from '../mcp/tunnel-port.js';
+import { paramsDigest } from './request-state.js';
 import type { ResponseWriter } from './response-writer.js';
 
 /** What a call needs from the endpoint that runs it. */
@@ -92,12 +93,19 @@ export class ModernCall implements McpClientPort {
     readonly principal: string,
     readonly server: string,
     readonly method: string,
-    /** The request's identifying params digest (request-state.ts), fixed across rounds. */
-    readonly digest: string,
+    /** The first round's params: their digest (request-state.ts) identifies the call across rounds. */
+    private readonly params: Record<string, unknown>,
     /** The first round's id: the one the Multiplexer knows the call by. */
     private readonly firstId: JsonRpcId,
     private round: Round,
   ) {}
+
+  private digest_: string | undefined;
+
+  /** The params digest a requestState binds to; computed only when one is sealed (most calls never need it). */
+  get digest(): string {
+    return (this.digest_ ??= paramsDigest(this.params));
+  }
 
   /** What the current round's requestState points to (single use: the next round has another). */
   get parkRef(): string {
@@ -198,7 +206,7 @@ export class ModernCall implements McpClientPort {
       return { jsonrpc: '2.0', id, result: { ...result, requestState: this.host.wrapState(this, inner) } };
     }
     this.host.learned(this.method, result);
-    return { jsonrpc: '2.0', id, result: asModernResult(this.method, result, this.host.cacheHints, this.host.serverInfo()) };
+    return { jsonrpc: '2.0', id, result: asModernResult(this.method, result, this.host.cacheHints, this.host.serverInfo(), true) };
   }
 
   private serverAsks(req: { id: string; method: string; params?: unknown }): void {

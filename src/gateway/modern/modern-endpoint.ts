@@ -67,14 +67,14 @@ export class ModernEndpoint {
   /** Running calls per server name (log attribution). */
   private readonly running = new Map<string, Set<ModernCall>>();
   private readonly listens = new Set<ListenStream>();
+  private readonly hosts = new WeakMap<Multiplexer, { legacy?: CallHost; modern?: CallHost }>();
   /** x-mcp-header declarations per server, learned from modern tools/list answers; dies with its Multiplexer. */
   private readonly toolHeaders = new WeakMap<Multiplexer, ToolHeaderIndex>();
-  private readonly keepalive: ReturnType<typeof setInterval>;
+  private keepalive: unknown;
 
   constructor(private readonly o: ModernEndpointOptions) {
     this.clock = o.clock ?? realClock;
-    this.keepalive = setInterval(() => this.sweepListens(), o.keepaliveMs);
-    this.keepalive.unref();
+    this.armKeepalive();
   }
 
   /** Serve one classified modern message (Origin, auth and the body checks are done). */
@@ -113,7 +113,7 @@ export class ModernEndpoint {
       forwarded = rest;
     }
     round.writer.startStream();
-    const call = new ModernCall(this.host(serverName, mux, modernServer), principal.subject, serverName, msg.method, paramsDigest(params), id, round);
+    const call = new ModernCall(this.host(serverName, mux, modernServer), principal.subject, serverName, msg.method, params, id, round);
     mux.addClient(call, envelope.clientCapabilities);
     this.track(serverName, call);
     call.start({ jsonrpc: '2.0', id, method: msg.method, params: forwarded });
@@ -121,7 +121,8 @@ export class ModernEndpoint {
 
   /** Gateway shutdown: listen streams end gracefully; parked calls are cancelled. */
   close(): void {
-    clearInterval(this.keepalive);
+    this.clock.clearTimeout(this.keepalive);
+    this.keepalive = undefined;
     for (const l of [...this.listens]) l.complete();
     for (const { call } of [...this.parked.values()]) call.abandon('the gateway is shutting down');
   }
@@ -202,6 +203,13 @@ export class ModernEndpoint {
     });
   }
 
+  private armKeepalive(): void {
+    this.keepalive = this.clock.setTimeout(() => {
+      this.sweepListens();
+      this.armKeepalive();
+    }, this.o.keepaliveMs);
+  }
+
   private sweepListens(): void {
     for (const l of this.listens) {
       if (l.buffered > this.o.maxBufferedBytes) {
@@ -213,26 +221,30 @@ export class ModernEndpoint {
     }
   }
 
+  /** A requestState for this call's user and request, valid as long as a park may last. */
+  private seal(call: ModernCall, extra: { ref?: string; inner?: string }): string {
+    return this.o.sealer.seal({ principal: call.principal, server: call.server, method: call.method, digest: call.digest, exp: this.clock.now() + this.o.parkMs, ...extra });
+  }
+
+  /** The calls' view of the endpoint, one per Multiplexer and server era (made once, not per request). */
   private host(serverName: string, mux: Multiplexer, modernServer = false): CallHost {
+    let hosts = this.hosts.get(mux);
+    if (!hosts) this.hosts.set(mux, (hosts = {}));
+    const key = modernServer ? 'modern' : 'legacy';
+    return (hosts[key] ??= this.makeHost(serverName, mux, modernServer));
+  }
+
+  private makeHost(serverName: string, mux: Multiplexer, modernServer: boolean): CallHost {
     return {
       modernServer,
-      wrapState: (call, inner) =>
-        this.o.sealer.seal({
-          principal: call.principal,
-          server: call.server,
-          method: call.method,
-          digest: call.digest,
-          exp: Date.now() + this.o.parkMs,
-          ...(inner !== undefined ? { inner } : {}),
-        }),
+      wrapState: (call, inner) => this.seal(call, inner === undefined ? {} : { inner }),
       fromClient: (clientId, msg) => mux.fromClient(clientId, msg),
       removeClient: (clientId, reason) => {
         this.untrack(serverName, clientId);
         mux.removeClient(clientId, reason);
       },
       setCapabilities: (clientId, caps) => mux.setCapabilities(clientId, caps),
-      sealState: (call) =>
-        this.o.sealer.seal({ principal: call.principal, server: call.server, method: call.method, digest: call.digest, exp: Date.now() + this.o.parkMs, ref: call.parkRef }),
+      sealState: (call) => this.seal(call, { ref: call.parkRef }),
       park: (call) => {
         const release = this.o.takeSlot(call.principal);
         if (release) this.parked.set(call.parkRef, { call, release });

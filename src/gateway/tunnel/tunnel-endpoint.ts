@@ -116,6 +116,7 @@ export class TunnelEndpoint {
       status: 'success',
       resumed,
       ack: resumed ? session.channel.inboundAck : 0,
+      eras: ['legacy', 'modern'],
     };
     if (reliable) ack.reliability = RELIABILITY_VERSION;
     link.setIdleTimeout(idleTimeoutMs(typeof reg.keepalive === 'number' ? reg.keepalive : undefined));

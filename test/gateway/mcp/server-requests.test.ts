@@ -86,3 +86,16 @@ test('initialize answers with the client\'s protocol version when supported, els
     assert.equal(c.messages[0].result.protocolVersion, version !== undefined && SUPPORTED_PROTOCOL_VERSIONS.includes(version) ? version : LATEST_PROTOCOL_VERSION);
   }
 });
+
+test('a notifications-only client (a 2026-07-28 listen stream) is never asked, even for a method no capability names', async () => {
+  const mux = new Multiplexer({ serverName: 'shared', requestTimeoutMs: 1000, logger: silentLogger, clock: new ManualClock() });
+  const tunnel = new FakeTunnelPort();
+  mux.attachTunnel(tunnel);
+  const listen = Object.assign(new FakeClientPort('l1', 'alice'), { notificationsOnly: true });
+  mux.addClient(listen, {});
+  mux.fromServer(tunnel, { jsonrpc: '2.0', id: 's9', method: 'custom/ask', params: {} });
+  await flush();
+  assert.equal(tunnel.pushed.at(-1).id, 's9');
+  assert.equal(tunnel.pushed.at(-1).error.code, RpcErrorCode.MethodNotFound);
+  assert.deepEqual(asked(listen), []);
+});

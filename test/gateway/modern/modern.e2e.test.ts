@@ -319,6 +319,15 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2026-07-28-only server'
     assert.equal(firstText(done.body.result), 'elicitation accept: {"ok":false}');
   });
 
+  test('SDK v2 client in auto mode finds the modern era and calls tools', T, async () => {
+    const client = new ClientV2({ name: 'v2-auto', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new HttpV2(new URL(url), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
+    assert.equal((client as unknown as { getProtocolEra(): string }).getProtocolEra(), 'modern');
+    assert.ok((await client.listTools()).tools.some((t) => t.name === 'echo'));
+    assert.equal(firstText(await client.callTool({ name: 'echo', arguments: { message: 'auto' } })), 'Echo: auto');
+    await client.close();
+  });
+
   test('server/discover is the server\'s own', T, async () => {
     const res = await fetch(url, {
       method: 'POST',
