@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, startDaemon, stopAll, type Daemon } from './daemon.js';
+import { nginxHead } from './nginx.js';
 
 const NGINX = '/usr/sbin/nginx';
 const started = new Set<Daemon>();
@@ -22,21 +23,7 @@ export async function startBalancer(upstreamPorts: number[]): Promise<Balancer> 
   chmodSync(dir, 0o755);
   chmodSync(path.join(dir, 'tmp'), 0o777);
   const servers = upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
-  const conf = `
-worker_processes 1;
-user nobody nogroup;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  log_format lb '$request_method $request_uri $status $upstream_addr';
-  access_log ${dir}/access.log lb;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  const conf = `${nginxHead(dir, '$request_method $request_uri $status $upstream_addr', 1024)}
   upstream replicas {
 ${servers}
   }

@@ -73,22 +73,27 @@ function serverBlocks(port: number, innerPort: number, upstreamPort: number, set
   }`;
 }
 
-function nginxConf(dir: string, ports: { port: number; innerPort: number }, upstreamPort: number, setup: NginxSetup): string {
+/** The top of an nginx.conf run as a test daemon in `dir`: one worker, logs and temp files in `dir`, `http {` open. */
+export function nginxHead(dir: string, logFormat: string, workerConnections: number): string {
   return `
 worker_processes 1;
 user nobody nogroup;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 256; }
+events { worker_connections ${workerConnections}; }
 http {
-  log_format probe '$request_method $request_uri $status upgrade=$http_upgrade';
-  access_log ${dir}/access.log probe;
+  log_format test '${logFormat}';
+  access_log ${dir}/access.log test;
   client_body_temp_path ${dir}/tmp/body;
   proxy_temp_path ${dir}/tmp/proxy;
   fastcgi_temp_path ${dir}/tmp/fastcgi;
   uwsgi_temp_path ${dir}/tmp/uwsgi;
   scgi_temp_path ${dir}/tmp/scgi;
-  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }`;
+}
+
+function nginxConf(dir: string, ports: { port: number; innerPort: number }, upstreamPort: number, setup: NginxSetup): string {
+  return `${nginxHead(dir, '$request_method $request_uri $status upgrade=$http_upgrade', 256)}
 ${serverBlocks(ports.port, ports.innerPort, upstreamPort, setup)}
 }
 `;
