@@ -5,7 +5,9 @@
  *   one beside it);
  * - no two folders import each other, directly or round a cycle (gateway/tunnel,
  *   gateway/mcp and gateway/http included);
- * - no file is over MAX_LINES lines.
+ * - no file is over MAX_LINES lines;
+ * - packages only some runs need (LOADED_ON_DEMAND) are never imported statically: a
+ *   gateway without --redis and a client without a PAC file do not carry them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,13 @@ import { REPO } from './helpers/system.js';
 
 const SRC = join(REPO, 'src');
 const MAX_LINES = 400;
+/** Package → the option that needs it: loaded with `await import()` (or `require`) only then. */
+const LOADED_ON_DEMAND: Record<string, string> = {
+  ioredis: '--redis',
+  'pac-resolver': '--proxy-pac / a PAC file from --proxy system',
+  'quickjs-wasi': '--proxy-pac / a PAC file from --proxy system',
+  kerberos: 'a proxy asking for Negotiate',
+};
 
 /** Layer of each top-level part of src/; an import must go to a lower layer (or stay in its folder). */
 const LAYER: Record<string, number> = {
@@ -106,6 +115,19 @@ test(`no source file is over ${MAX_LINES} lines`, () => {
 });
 
 /** Tarjan's strongly connected components (iterative depth is fine: a few dozen folders). */
+test('packages only some runs need are loaded on demand, never by a static import', () => {
+  const wrong: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    // `import type … from` is erased by the compiler; `import x from`, `import 'x'` and `export … from` are not.
+    for (const m of text.matchAll(/^\s*(?:import(?!\s+type\b)[^'"]*?|export\s[^'"]*?from\s*)['"]([^'"./][^'"]*)['"]/gm)) {
+      const pkg = m[1]!.startsWith('@') ? m[1]!.split('/').slice(0, 2).join('/') : m[1]!.split('/')[0]!;
+      if (pkg in LOADED_ON_DEMAND) wrong.push(`${relative(SRC, file)}: static import of ${pkg} (needed only with ${LOADED_ON_DEMAND[pkg]})`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
 function stronglyConnected(graph: Map<string, Set<string>>): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();

@@ -12,12 +12,13 @@
  * again after `refreshMs`; when a refresh fails, the last good file stays in use. A file
  * that cannot be fetched at all is retried with the reconnect backoff (TransportError);
  * one that cannot be read or is not a PAC script stops the client (ConfigError).
+ * pac-resolver and QuickJS are loaded with the first PAC file: a client without one does
+ * not carry them (about 10 MB of modules).
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { createPacResolver } from 'pac-resolver';
-import { QuickJS } from 'quickjs-wasi';
+import type { QuickJS } from 'quickjs-wasi';
 import { Agent, request } from 'undici';
 import { ConfigError, TransportError } from '../errors.js';
 
@@ -116,6 +117,7 @@ export class PacFile {
     this.loadedAt = this.now();
     if (code === this.code && this.resolver) return;
     const wasm = await readFile(createRequire(import.meta.url).resolve('quickjs-wasi/quickjs.wasm'));
+    const [{ createPacResolver }, { QuickJS }] = await Promise.all([import('pac-resolver'), import('quickjs-wasi')]);
     const vm = await QuickJS.create({ wasm, memoryLimit: EVAL_MEMORY_BYTES, interruptHandler: () => this.now() > this.deadline });
     let resolver: Resolver;
     try {
