@@ -23,6 +23,7 @@ const LOADED_ON_DEMAND: Record<string, string> = {
   'pac-resolver': '--proxy-pac / a PAC file from --proxy system',
   'quickjs-wasi': '--proxy-pac / a PAC file from --proxy system',
   kerberos: 'a proxy asking for Negotiate',
+  yaml: 'a YAML config file',
 };
 
 /** Layer of each top-level part of src/; an import must go to a lower layer (or stay in its folder). */

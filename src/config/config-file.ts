@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError, errorMessage } from '../errors.js';
 
 export interface ConfigFile {
@@ -32,7 +32,7 @@ export function parseConfigText(text: string, path: string): Record<string, unkn
   const json = extname(path).toLowerCase() === '.json';
   let data: unknown;
   try {
-    data = json ? JSON.parse(text) : parseYaml(text);
+    data = json ? JSON.parse(text) : yaml().parse(text);
   } catch (err) {
     // First line only: YAML errors carry a multi-line source excerpt, which may hold a secret.
     const first = errorMessage(err).split('\n')[0];
@@ -43,4 +43,9 @@ export function parseConfigText(text: string, path: string): Record<string, unkn
     throw new ConfigError(`config file "${path}" must contain a mapping of option names to values (like "gateway: https://…")`);
   }
   return data as Record<string, unknown>;
+}
+
+/** The YAML parser, loaded with the first YAML file (a run without one does not carry it: ~3 MB). */
+function yaml(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
 }
