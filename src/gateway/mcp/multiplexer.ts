@@ -339,9 +339,15 @@ export class Multiplexer {
       this.log.debug({ clientId }, 'message for a gone MCP client dropped');
       return;
     }
-    Promise.resolve()
-      .then(() => client.port.send(msg, related))
-      .catch((err: unknown) => this.log.debug({ clientId, err }, 'could not deliver to the MCP client'));
+    // Asynchronous (never inside the caller's bookkeeping), in order; one microtask, no promise chain per message.
+    const failed = (err: unknown): void => this.log.debug({ clientId, err }, 'could not deliver to the MCP client');
+    queueMicrotask(() => {
+      try {
+        client.port.send(msg, related)?.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    });
   }
 
   /** `logging/setLevel`, `resources/(un)subscribe` for a 2026-07-28 server: kept here (shared state counted them). */
