@@ -45,6 +45,8 @@ interface Route {
 export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const mcp: Handler = (req, res, p, [name]) => o.mcp.handle(req, res, name!, p);
   const routes: Route[] = [
+    // First: every MCP request comes here (the patterns are disjoint, so order is only speed).
+    { pattern: /^\/servers\/([^/]+)\/mcp$/, auth: true, methods: { GET: mcp, POST: mcp, DELETE: mcp } },
     { pattern: /^\/healthz$/, auth: false, methods: { GET: (_q, res) => sendJson(res, 200, { status: 'ok' }) } },
     {
       pattern: /^\/readyz$/,
@@ -81,7 +83,6 @@ export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMe
       methods: { POST: (req, res, p, [id]) => o.admin.sessionRequest(req, res, p, id!) },
     },
     { pattern: /^\/servers$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listServers(res, p) } },
-    { pattern: /^\/servers\/([^/]+)\/mcp$/, auth: true, methods: { GET: mcp, POST: mcp, DELETE: mcp } },
   ];
 
   return (req, res) => {
