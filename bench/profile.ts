@@ -1,6 +1,6 @@
 /**
  * CPU profiles under load (not part of `make bench`):
- *   node --import tsx bench/profile.ts [ws|sse|poll|modern|direct] [calls]
+ *   node --import tsx bench/profile.ts [ws|sse|poll|modern|modern-fetch|direct] [calls]
  * Runs the gateway, the tunnel client and the local MCP server (server-everything) each
  * with `node --cpu-prof` (not allowed in NODE_OPTIONS, so they are spawned here rather
  * than by spawnBin), drives `calls` echo calls at concurrency 32 from one MCP SDK client,
@@ -20,6 +20,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { baseEnv, BIN, EVERYTHING_JS, waitFor, waitForServer } from '../test/helpers/system.js';
 import { concurrent, sequential } from './measure.js';
 import { descendants } from './rss.js';
+import { ModernFetchClient } from './modern-fetch-client.js';
 import { connectModern, httpClientTransport } from './scenarios.js';
 
 interface ProfileNode {
@@ -127,14 +128,21 @@ try {
   } else {
     const gw = profiled(dirs.gateway, ['gateway', '--no-auth', '--port', '0']);
     const url = await waitFor(() => /gateway listening on (\S+)/.exec(gw.out())?.[1], 'gateway to listen');
-    // `modern`: the ws tunnel with an SDK v2 client pinned to 2026-07-28 (tunnel-ws-modern).
-    const transport = mode === 'modern' ? 'ws' : mode;
+    // `modern`: the ws tunnel with an SDK v2 client pinned to 2026-07-28 (tunnel-ws-modern);
+    // `modern-fetch`: the same wire from the bench's raw client (tunnel-ws-modern-fetch).
+    const modern = mode === 'modern' || mode === 'modern-fetch';
+    const transport = modern ? 'ws' : mode;
     const tunnel = profiled(dirs.client, ['--local-stdio', `node ${serverArgs.join(' ')}`, '--gateway', url, '--name', 'everything', '--transport', transport]);
     await waitForServer(url, undefined, 'everything', (s) => s.transport === transport);
     // The bench's own client transport (its fetch keeps POSTs off the shared AbortSignal).
     const endpoint = `${url}/servers/everything/mcp`;
-    const mcp = mode === 'modern' ? ((await connectModern(endpoint)) as unknown as Client) : new Client({ name: 'bench-profile', version: '1.0.0' });
-    if (mode !== 'modern') await mcp.connect(httpClientTransport(endpoint));
+    const mcp =
+      mode === 'modern-fetch'
+        ? (new ModernFetchClient(endpoint) as unknown as Client)
+        : mode === 'modern'
+        ? ((await connectModern(endpoint)) as unknown as Client)
+        : new Client({ name: 'bench-profile', version: '1.0.0' });
+    if (!modern) await mcp.connect(httpClientTransport(endpoint));
     await straced(serverPid([tunnel.proc.pid!]), () => load(mcp));
     await mcp.close();
     await stop(tunnel.proc);

@@ -40,6 +40,9 @@ export function buildReport(scenarios: Record<string, ScenarioOutcome>, extra: E
     'tunnel-poll/supergateway-streamable-http conc_rps': ratio(s('tunnel-poll')?.conc_rps, sgHttp?.conc_rps),
     'tunnel-ws-modern/tunnel-ws conc_rps': ratio(s('tunnel-ws-modern')?.conc_rps, s('tunnel-ws')?.conc_rps),
     'tunnel-ws-modern/tunnel-ws p50': ratio(s('tunnel-ws-modern')?.p50_ms, s('tunnel-ws')?.p50_ms),
+    // The same wire without the SDK v2 client (bench/modern-fetch-client.ts): the gateway's modern front alone.
+    'tunnel-ws-modern-fetch/tunnel-ws conc_rps': ratio(s('tunnel-ws-modern-fetch')?.conc_rps, s('tunnel-ws')?.conc_rps),
+    'tunnel-ws-modern-fetch/tunnel-ws p50': ratio(s('tunnel-ws-modern-fetch')?.p50_ms, s('tunnel-ws')?.p50_ms),
     'tunnel-ws/supergateway-streamable-http bridge_cpu': ratio(s('tunnel-ws')?.cpu_ms_per_call.bridge, sgHttp?.cpu_ms_per_call.bridge),
     'tunnel-ws/direct-stdio server_cpu': ratio(s('tunnel-ws')?.cpu_ms_per_call.server, s('direct-stdio')?.cpu_ms_per_call.server),
     'tunnel-ws/direct-stdio conc_rps': ratio(s('tunnel-ws')?.conc_rps, s('direct-stdio')?.conc_rps),

@@ -13,6 +13,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { freePort, waitForPort } from '../test/helpers/daemon.js';
 import { baseEnv, BIN, EVERYTHING, EVERYTHING_JS, REPO, spawnBin, startGateway, waitForServer } from '../test/helpers/system.js';
+import { ModernFetchClient } from './modern-fetch-client.js';
 import { descendants } from './rss.js';
 
 export const SCENARIOS = [
@@ -21,16 +22,19 @@ export const SCENARIOS = [
   'tunnel-sse',
   'tunnel-poll',
   'tunnel-ws-modern',
+  'tunnel-ws-modern-fetch',
   'supergateway-streamable-http',
   'supergateway-sse',
 ] as const;
 /**
- * `BENCH_BASE_DIST=/path/to/dist` (a build of another commit): also `tunnel-ws@base`, the
- * same scenario run by that build, interleaved with this one's (before/after in one run).
+ * `BENCH_BASE_DIST=/path/to/dist` (a build of another commit): also `tunnel-ws@base` and
+ * `tunnel-ws-modern@base`, the same scenarios run by that build, interleaved with this
+ * one's (before/after in one run).
  */
-export const BASE_SCENARIO = 'tunnel-ws@base';
-export type ScenarioName = (typeof SCENARIOS)[number] | typeof BASE_SCENARIO;
-export const scenarioNames = (): ScenarioName[] => [...SCENARIOS, ...(process.env.BENCH_BASE_DIST ? [BASE_SCENARIO as ScenarioName] : [])];
+export const BASE_SCENARIOS = ['tunnel-ws@base', 'tunnel-ws-modern@base'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number] | (typeof BASE_SCENARIOS)[number];
+export const scenarioNames = (): ScenarioName[] => [...SCENARIOS, ...(process.env.BENCH_BASE_DIST ? BASE_SCENARIOS : [])];
+const baseBin = (): string => path.join(process.env.BENCH_BASE_DIST!, 'cli/main.js');
 
 /** Command lines that are the MCP server (excluded from the bridge's RSS). */
 export const SERVER_CMD = /server-everything/;
@@ -86,8 +90,13 @@ export async function start(name: ScenarioName): Promise<Running> {
       return startTunnel(name.slice('tunnel-'.length));
     case 'tunnel-ws-modern':
       return startTunnel('ws', BIN, connectModern);
-    case BASE_SCENARIO:
-      return startTunnel('ws', path.join(process.env.BENCH_BASE_DIST!, 'cli/main.js'));
+    case 'tunnel-ws-modern-fetch':
+      // tunnel-ws-modern's wire without the SDK v2 client (what the client library costs).
+      return startTunnel('ws', BIN, async (url) => new ModernFetchClient(url));
+    case 'tunnel-ws@base':
+      return startTunnel('ws', baseBin());
+    case 'tunnel-ws-modern@base':
+      return startTunnel('ws', baseBin(), connectModern);
     case 'supergateway-streamable-http':
       return startSupergateway(['--outputTransport', 'streamableHttp', '--stateful'], (port) =>
         httpClientTransport(`http://127.0.0.1:${port}/mcp`),

@@ -122,9 +122,16 @@ export class GatewayMetrics {
     this.refusals.inc({ reason });
   }
 
+  /** Per-request hot path: each server's label children, bound on its first request (forgetServer drops them). */
+  private readonly byServer = new Map<string, { outcomes: Map<string, { inc(): void }>; latency: { observe(v: number): void } }>();
+
   request(done: RequestDone): void {
-    this.requests.inc({ server: done.server, outcome: done.outcome });
-    if (done.seconds !== undefined) this.latency.observe({ server: done.server }, done.seconds);
+    let s = this.byServer.get(done.server);
+    if (!s) this.byServer.set(done.server, (s = { outcomes: new Map(), latency: this.latency.labels(done.server) }));
+    let outcome = s.outcomes.get(done.outcome);
+    if (!outcome) s.outcomes.set(done.outcome, (outcome = this.requests.labels(done.server, done.outcome)));
+    outcome.inc();
+    if (done.seconds !== undefined) s.latency.observe(done.seconds);
   }
 
   /**
@@ -132,6 +139,7 @@ export class GatewayMetrics {
    * series, or every name ever registered would stay in memory (and in every scrape).
    */
   forgetServer(server: string): void {
+    this.byServer.delete(server);
     for (const outcome of REQUEST_OUTCOMES) this.requests.remove({ server, outcome });
     this.latency.remove({ server });
   }

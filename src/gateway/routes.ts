@@ -59,6 +59,8 @@ interface Route {
 export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const mcp: Handler = (req, res, p, [name]) => o.mcp.handle(req, res, name!, p);
   const routes: Route[] = [
+    // First: every MCP request comes here (the patterns are disjoint, so order is only speed).
+    { pattern: /^\/servers\/([^/]+)\/mcp$/, auth: true, methods: { GET: mcp, POST: mcp, DELETE: mcp }, place: ([name]) => ({ kind: 'server', name: name! }) },
     { pattern: /^\/healthz$/, auth: false, methods: { GET: (_q, res) => sendJson(res, 200, { status: 'ok' }) } },
     {
       pattern: /^\/readyz$/,
@@ -108,7 +110,6 @@ export function createRequestHandler(o: RequestHandlerOptions): (req: IncomingMe
       place: ([id]) => ({ kind: 'session', id: id! }),
     },
     { pattern: /^\/servers$/, auth: true, methods: { GET: (_q, res, p) => o.admin.listServers(res, p) }, list: 'servers' },
-    { pattern: /^\/servers\/([^/]+)\/mcp$/, auth: true, methods: { GET: mcp, POST: mcp, DELETE: mcp }, place: ([name]) => ({ kind: 'server', name: name! }) },
   ];
 
   return (req, res) => {

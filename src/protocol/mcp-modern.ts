@@ -247,12 +247,31 @@ export function encodeHeaderValue(value: string): string {
 export function stripEnvelope(params: Obj | undefined): Obj | undefined {
   const meta = metaOf(params);
   if (!params || !meta) return params;
-  const kept: Obj = {};
-  for (const [k, v] of Object.entries(meta)) if (!k.startsWith(RESERVED_META_PREFIX)) kept[k] = v;
-  const out: Obj = { ...params };
-  if (Object.keys(kept).length > 0) out._meta = kept;
-  else delete out._meta;
+  const { _meta: _m, ...out } = params;
+  const kept = userMeta(meta);
+  if (kept) out._meta = kept;
   return out;
+}
+
+/**
+ * A modern request's params as a 2025-era server gets them: `stripEnvelope`, and without
+ * the MRTR fields (`inputResponses`, `requestState`: the gateway's business). One copy of
+ * `params` — this runs for every relayed request.
+ */
+export function forLegacyServer(params: Obj): Obj {
+  const { inputResponses: _i, requestState: _r, _meta: meta, ...out } = params;
+  if (meta !== undefined) {
+    const kept = isObj(meta) ? userMeta(meta) : meta;
+    if (kept !== undefined) out._meta = kept;
+  }
+  return out;
+}
+
+/** The `_meta` keys that are not the envelope's, or undefined when there are none. */
+function userMeta(meta: Obj): Obj | undefined {
+  let kept: Obj | undefined;
+  for (const k of Object.keys(meta)) if (!k.startsWith(RESERVED_META_PREFIX)) (kept ??= {})[k] = meta[k];
+  return kept;
 }
 
 /** `params` with the envelope a modern server needs added (for a 2025-era client's request). */

@@ -15,7 +15,7 @@ import type { Logger } from '../../observability/logger.js';
 import { QueueFullError } from '../../errors.js';
 import { classify, rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../../protocol/jsonrpc.js';
 import { realClock, type Clock } from '../../clock.js';
-import type { McpClientPort, TunnelPort } from './tunnel-port.js';
+import { sendSoon, type McpClientPort, type TunnelPort } from './tunnel-port.js';
 import { ServerRequestRouter, type ClientView } from './server-requests.js';
 import { restoreProgressToken, rewriteRequest } from './progress-tokens.js';
 import { answerLocally } from './local-answers.js';
@@ -339,9 +339,7 @@ export class Multiplexer {
       this.log.debug({ clientId }, 'message for a gone MCP client dropped');
       return;
     }
-    Promise.resolve()
-      .then(() => client.port.send(msg, related))
-      .catch((err: unknown) => this.log.debug({ clientId, err }, 'could not deliver to the MCP client'));
+    sendSoon(client.port, msg, related, (err) => this.log.debug({ clientId, err }, 'could not deliver to the MCP client'));
   }
 
   /** `logging/setLevel`, `resources/(un)subscribe` for a 2026-07-28 server: kept here (shared state counted them). */

@@ -133,6 +133,7 @@ export class ServerRequestRouter {
   }
 
   clientGone(clientId: string): void {
+    if (this.outstanding.size === 0) return; // the common case: once per answered 2026-07-28 call
     for (const o of [...this.outstanding.values()]) {
       if (o.clientId !== clientId) continue;
       this.remove(o);

@@ -38,3 +38,18 @@ export interface McpClientPort {
   /** Deliver a message; `relatedRequestId` routes it onto that request's response stream. */
   send(msg: JsonRpcMessage, relatedRequestId?: JsonRpcId): Promise<void> | void;
 }
+
+/**
+ * Deliver to a client port asynchronously (never inside the caller's bookkeeping), in order
+ * of the calls: one microtask, and no promise unless `send` returns one; a throw or a
+ * rejection goes to `failed`.
+ */
+export function sendSoon(port: McpClientPort, msg: JsonRpcMessage, related: JsonRpcId | undefined, failed: (err: unknown) => void): void {
+  queueMicrotask(() => {
+    try {
+      port.send(msg, related)?.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  });
+}

@@ -73,9 +73,16 @@ const INPUT_METHODS: Readonly<Record<string, string>> = {
 };
 
 let counter = 0;
+/**
+ * Call ids are unique within the process (the counter) and between processes (this random
+ * part, drawn once per process): a parked call's id travels in a sealed requestState, and
+ * one sealed by another replica or before a restart must not name a call here. Drawn once,
+ * not per call: Number#toString(36) of a random double costs microseconds.
+ */
+const PROCESS_PART = Math.random().toString(36).slice(2, 10);
 
 export class ModernCall implements McpClientPort {
-  readonly id = `modern-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  readonly id = `modern-${PROCESS_PART}-${(++counter).toString(36)}`;
   readonly exclusive = true;
   private state: CallState = 'running';
   /** Rounds parked so far: each round's requestState names its own round, so an older one cannot resume a later one. */

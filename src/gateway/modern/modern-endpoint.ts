@@ -11,11 +11,11 @@ import type { Logger } from '../../observability/logger.js';
 import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import {
   asModernResult,
+  forLegacyServer,
   MODERN_PROTOCOL_VERSIONS,
   ModernErrorCode,
   MRTR_METHODS,
   REMOVED_METHODS,
-  stripEnvelope,
   type CacheHints,
   type ModernEnvelope,
   type ModernMessage,
@@ -64,8 +64,8 @@ export class ModernEndpoint {
   private readonly clock: Clock;
   /** Parked calls by id: what a valid requestState points to (single use). */
   private readonly parked = new Map<string, { call: ModernCall; release: () => void }>();
-  /** Running calls per server name (log attribution). */
-  private readonly running = new Map<string, Set<ModernCall>>();
+  /** Running calls per server name, by call id (log attribution). */
+  private readonly running = new Map<string, Map<string, ModernCall>>();
   private readonly listens = new Set<ListenStream>();
   private readonly hosts = new WeakMap<Multiplexer, { legacy?: CallHost; modern?: CallHost }>();
   /** x-mcp-header declarations per server, learned from modern tools/list answers; dies with its Multiplexer. */
@@ -98,7 +98,10 @@ export class ModernEndpoint {
       const mismatch = checkParamHeaders(decls, params.arguments, (name) => headerOf(req, `mcp-param-${name.toLowerCase()}`));
       if (mismatch) return reply(res, 400, rpcError(id, ModernErrorCode.HeaderMismatch, `Bad Request: the request headers and body disagree: ${mismatch}`));
     }
-    const round: Round = { writer: new ResponseWriter(res, wantsStream(msg, envelope) ? 'sse' : 'json'), id, envelope, progressToken: progressTokenOf(params) };
+    const progressToken = progressTokenOf(params);
+    // An SSE stream only when something may come before the answer: progress or log messages.
+    const mode = progressToken !== undefined || envelope.logLevel !== undefined ? 'sse' : 'json';
+    const round: Round = { writer: new ResponseWriter(res, mode), id, envelope, progressToken };
     let forwarded: Record<string, unknown>;
     if (modernServer) {
       // The server keeps its own state; ours only wraps it (a retry is a new call for the server).
@@ -109,8 +112,7 @@ export class ModernEndpoint {
     } else {
       // Only the three MRTR methods have retries; a first request with answers but no state starts afresh (and is asked again).
       if (params.requestState !== undefined && MRTR_METHODS.has(msg.method)) return this.retry(res, serverName, principal, msg, round);
-      const { inputResponses: _i, requestState: _r, ...rest } = stripEnvelope(params) ?? {};
-      forwarded = rest;
+      forwarded = forLegacyServer(params);
     }
     round.writer.startStream();
     const call = new ModernCall(this.host(serverName, mux, modernServer), principal.subject, serverName, msg.method, params, id, round);
@@ -254,7 +256,10 @@ export class ModernEndpoint {
         this.parked.get(call.parkRef)?.release();
         this.parked.delete(call.parkRef);
       },
-      soleCall: (call) => this.running.get(serverName)?.size === 1 && this.running.get(serverName)!.has(call),
+      soleCall: (call) => {
+        const calls = this.running.get(serverName);
+        return calls?.size === 1 && calls.get(call.id) === call;
+      },
       serverInfo: () => this.o.registry.serving(serverName)?.initializeResult?.serverInfo,
       learned: (method, result) => {
         if (method !== 'tools/list') return;
@@ -271,22 +276,16 @@ export class ModernEndpoint {
   }
 
   private track(serverName: string, call: ModernCall): void {
-    let set = this.running.get(serverName);
-    if (!set) this.running.set(serverName, (set = new Set()));
-    set.add(call);
+    let calls = this.running.get(serverName);
+    if (!calls) this.running.set(serverName, (calls = new Map()));
+    calls.set(call.id, call);
   }
 
   private untrack(serverName: string, clientId: string): void {
-    const set = this.running.get(serverName);
-    if (!set) return;
-    for (const c of set) if (c.id === clientId) set.delete(c);
-    if (set.size === 0) this.running.delete(serverName);
+    const calls = this.running.get(serverName);
+    if (!calls?.delete(clientId)) return;
+    if (calls.size === 0) this.running.delete(serverName);
   }
-}
-
-/** An SSE stream only when something may come before the answer: progress or log messages. */
-function wantsStream(msg: ModernMessage, envelope: ModernEnvelope): boolean {
-  return progressTokenOf(msg.params ?? {}) !== undefined || envelope.logLevel !== undefined;
 }
 
 function progressTokenOf(params: Record<string, unknown>): string | number | undefined {
