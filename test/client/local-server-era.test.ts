@@ -3,33 +3,19 @@
  * server-everything style 2025 servers, the SDK v2 modern-only fixture, and probe-server's
  * odd ones (exit on the probe, late answer, unusable answer, -32022 first).
  */
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { quote } from 'shell-quote';
 import { ChildSupervisor } from '../../src/client/child-supervisor.js';
-import { LocalServer, ProbeExitedError, type LocalServerOptions } from '../../src/client/local-server.js';
+import { LocalServer, ProbeExitedError } from '../../src/client/local-server.js';
 import { LocalServerError } from '../../src/errors.js';
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
+import { fixture, localServerHarness } from './local-server-harness.js';
 import { captureLogs } from './log-capture.js';
 
-const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const fixture = (name: string, ...args: string[]) => quote([process.execPath, join(FIXTURES, name), ...args]);
 const MODERN = fixture('modern-server.mjs');
 const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
 
-const servers: Array<{ stop(): Promise<void> }> = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-
-function localServer(command: string, options: Partial<LocalServerOptions> = {}) {
-  const logs = captureLogs();
-  const server = new LocalServer({ command, maxLineBytes: 1024 * 1024, initTimeoutMs: 20_000, logger: logs.logger, stopGraceMs: 200, ...options });
-  servers.push(server);
-  return { server, logs };
-}
+const { running: servers, localServer } = localServerHarness();
 
 /** Send a request once started; resolves with its answer. Every message is kept in `seen`. */
 function rpc(server: LocalServer) {

@@ -1,29 +1,17 @@
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { quote } from 'shell-quote';
-import { LocalServer, type ExitInfo, type LocalServerOptions } from '../../src/client/local-server.js';
+import { LocalServer, type ExitInfo } from '../../src/client/local-server.js';
 import { LocalServerError } from '../../src/errors.js';
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
-import { captureLogs, PINO_ERROR, PINO_WARN } from './log-capture.js';
+import { fixture, localServerHarness } from './local-server-harness.js';
+import { PINO_ERROR, PINO_WARN } from './log-capture.js';
 
-const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const fixture = (name: string, ...args: string[]) => quote([process.execPath, join(FIXTURES, name), ...args]);
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-
-function localServer(command: string, options: Partial<LocalServerOptions> = {}) {
-  const logs = captureLogs();
-  const server = new LocalServer({ command, maxLineBytes: 1024 * 1024, initTimeoutMs: 20_000, logger: logs.logger, stopGraceMs: 200, ...options });
-  servers.push(server);
-  return { server, logs };
-}
+const { localServer } = localServerHarness();
 
 /** Collects onmessage; waitFor resolves on the first message (past or future) that matches. */
 function inbox(server: LocalServer) {

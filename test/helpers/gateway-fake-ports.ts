@@ -6,6 +6,7 @@ import type { Clock } from '../../src/clock.js';
 import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import type { McpClientPort, TunnelPort } from '../../src/gateway/mcp/tunnel-port.js';
 import type { InitializeResult } from '../../src/protocol/mcp-handshake.js';
+import type { TransportCloseInfo, TunnelLink } from '../../src/transport/transport.js';
 import { QueueFullError } from '../../src/errors.js';
 
 export const FAKE_INIT: InitializeResult = {
@@ -76,4 +77,25 @@ export class ManualClock implements Clock {
 /** Let the multiplexer's deferred deliveries (microtasks) run: setImmediate fires after all of them. */
 export function flush(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A tunnel link kept in memory: frames sent are parsed into `sent`; `close` reports once, as a real link does. */
+export class MemoryLink implements TunnelLink {
+  readonly kind = 'ws' as const;
+  onmessage?: (frame: string) => void;
+  onclose?: (info: TransportCloseInfo) => void;
+  readonly sent: any[] = [];
+  send(frame: string): boolean {
+    this.sent.push(JSON.parse(frame));
+    return true;
+  }
+  close(reason = 'closed'): void {
+    const cb = this.onclose;
+    this.onclose = undefined;
+    cb?.({ reason });
+  }
+  /** Frames from the peer. */
+  deliver(frame: object): void {
+    this.onmessage?.(JSON.stringify(frame));
+  }
 }

@@ -14,30 +14,9 @@ import { SessionRegistry } from '../../../src/gateway/tunnel/session-registry.js
 import { TunnelEndpoint } from '../../../src/gateway/tunnel/tunnel-endpoint.js';
 import { RpcErrorCode } from '../../../src/protocol/jsonrpc.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import type { TransportCloseInfo, TunnelLink } from '../../../src/transport/transport.js';
 import { ECHO_SERVER } from '../../helpers/gateway-harness.js';
-import { FakeClientPort, flush, ManualClock } from '../../helpers/gateway-fake-ports.js';
+import { FakeClientPort, flush, ManualClock, MemoryLink } from '../../helpers/gateway-fake-ports.js';
 import { REPO } from '../../helpers/system.js';
-
-class MemoryLink implements TunnelLink {
-  readonly kind = 'ws' as const;
-  onmessage?: (frame: string) => void;
-  onclose?: (info: TransportCloseInfo) => void;
-  readonly sent: any[] = [];
-  send(frame: string): boolean {
-    this.sent.push(JSON.parse(frame));
-    return true;
-  }
-  close(reason = 'closed'): void {
-    const cb = this.onclose;
-    this.onclose = undefined;
-    cb?.({ reason });
-  }
-  /** Frames from the peer. */
-  deliver(frame: object): void {
-    this.onmessage?.(JSON.stringify(frame));
-  }
-}
 
 function setup(resumeWindowMs = 60_000) {
   const forgotten: string[] = [];

@@ -11,8 +11,8 @@ import { SessionRegistry } from '../../../src/gateway/tunnel/session-registry.js
 import { TunnelEndpoint } from '../../../src/gateway/tunnel/tunnel-endpoint.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { MAX_DISCOVER_BYTES } from '../../../src/protocol/discover-result.js';
-import type { TransportCloseInfo, TunnelLink } from '../../../src/transport/transport.js';
 import { FakeTunnelPeer } from '../../helpers/gateway-fake-peer.js';
+import { MemoryLink } from '../../helpers/gateway-fake-ports.js';
 import { ECHO_SERVER, registeredPeer, T, withHarness } from '../../helpers/gateway-harness.js';
 
 const DISCOVER = {
@@ -59,20 +59,6 @@ describe('checkServerEra', () => {
     }
   });
 });
-
-class MemoryLink implements TunnelLink {
-  readonly kind = 'ws' as const;
-  onmessage?: (frame: string) => void;
-  onclose?: (info: TransportCloseInfo) => void;
-  readonly sent: any[] = [];
-  send(frame: string): boolean {
-    this.sent.push(JSON.parse(frame));
-    return true;
-  }
-  close(reason = 'closed'): void {
-    this.onclose?.({ reason });
-  }
-}
 
 test('the TunnelSession exposes era and discoverResult next to initializeResult; server_status may change them', () => {
   const registry = new SessionRegistry({ resumeWindowMs: 1000, requestTimeoutMs: 1000, maxQueueBytes: 1 << 20, maxFrameBytes: 1 << 20, maxSessionsPerUser: 5, logger: silentLogger });
