@@ -26,6 +26,13 @@ const V = '2026-07-28';
 
 type Mode = 'legacy' | 'auto' | { pin: string };
 
+/** A gateway whose servers every user may use (--open-servers), and tokens of two users. */
+async function openGateway(): Promise<{ gw: GatewayProc; alice: string; bob: string }> {
+  const alice = await mintToken({ username: 'alice', secret: SECRET });
+  const bob = await mintToken({ username: 'bob', secret: SECRET });
+  return { gw: await startGateway(['--jwt-secret', SECRET, '--open-servers']), alice, bob };
+}
+
 describe('MCP 2026-07-28 clients through the tunnel to a 2025-era server', () => {
   let gw: GatewayProc;
   let alice: string;
@@ -33,9 +40,7 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2025-era server', () =>
   let url: string;
 
   before(async () => {
-    alice = await mintToken({ username: 'alice', secret: SECRET });
-    bob = await mintToken({ username: 'bob', secret: SECRET });
-    gw = await startGateway(['--jwt-secret', SECRET, '--open-servers']);
+    ({ gw, alice, bob } = await openGateway());
     url = `${gw.url}/servers/${EVERY}/mcp`;
     spawnBin(['--local-stdio', EVERYTHING, '--gateway', gw.url, '--name', EVERY], { REVERSE_PROXY_TOKEN: alice });
     spawnBin(['--local-stdio', `node ${fixture('cancel-recorder.mjs')}`, '--gateway', gw.url, '--name', 'recorder'], { REVERSE_PROXY_TOKEN: alice });
@@ -279,9 +284,7 @@ describe('MCP 2026-07-28 clients through the tunnel to a 2026-07-28-only server'
   let url: string;
 
   before(async () => {
-    alice = await mintToken({ username: 'alice', secret: SECRET });
-    bob = await mintToken({ username: 'bob', secret: SECRET });
-    gw = await startGateway(['--jwt-secret', SECRET, '--open-servers']);
+    ({ gw, alice, bob } = await openGateway());
     url = `${gw.url}/servers/modern/mcp`;
     spawnBin(['--local-stdio', `node ${fixture('modern-server.mjs')}`, '--gateway', gw.url, '--name', 'modern'], { REVERSE_PROXY_TOKEN: alice });
     await waitForServer(gw.url, alice, 'modern', (s) => (s as unknown as { era?: string }).era === 'modern');
