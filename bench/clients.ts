@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   for (const [name] of clients) {
     const t = tallies.get(name)!;
     const sorted = [...t.lat].sort((a, b) => a - b);
-    const per = (k: keyof CpuSnapshot): number => round(t.cpu[k] / t.calls, 3);
+    const per = (k: 'bridge' | 'server' | 'client'): number => round(t.cpu[k] / t.calls, 3);
     console.log(`| ${name} | ${round(percentile(sorted, 50), 3)} | ${round(median(t.rps), 0)} | ${per('bridge')} / ${per('server')} / ${per('client')} |`);
   }
   for (const [, c] of clients) await c.close();

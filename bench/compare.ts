@@ -24,6 +24,8 @@ export interface RoundResult {
   sampledPeakMb: number | null;
   counted: string[];
   cpu: CpuSnapshot;
+  cpuSeq: CpuSnapshot;
+  cpuConc: CpuSnapshot;
 }
 
 export interface ScenarioResult {
@@ -35,8 +37,14 @@ export interface ScenarioResult {
   rss_mb: number | null;
   rss_sampled_peak_mb: number | null;
   rss_counted: string[];
-  /** CPU milliseconds per measured call in each group (median over rounds). */
+  /** CPU milliseconds per measured call in each group (median over rounds), both phases together. */
   cpu_ms_per_call: CpuSnapshot;
+  /**
+   * The same per phase: sequential (every process wakes for every call: the critical path
+   * of p50) and concurrency 32 (CPU-bound on 2 cores: what bounds conc32 calls/s).
+   */
+  cpu_seq_ms_per_call: CpuSnapshot;
+  cpu_conc_ms_per_call: CpuSnapshot;
   runs: Array<{ p50_ms: number; p99_ms: number; seq_rps: number; conc_rps: number }>;
 }
 
@@ -66,8 +74,12 @@ export async function measureRound(name: ScenarioName, cfg: BenchConfig): Promis
         await concurrent(call, cfg.warmupCalls, cfg.concurrency);
         const before = cpuSnapshot(running.roots, SERVER_CMD);
         const seq = await sequential(call, cfg.seqCalls);
+        const between = cpuSnapshot(running.roots, SERVER_CMD);
         const conc_rps = await concurrent(call, cfg.concCalls, cfg.concurrency);
-        const cpu = cpuPerCall(before, cpuSnapshot(running.roots, SERVER_CMD), cfg.seqCalls + cfg.concCalls);
+        const after = cpuSnapshot(running.roots, SERVER_CMD);
+        const cpu = cpuPerCall(before, after, cfg.seqCalls + cfg.concCalls);
+        const cpuSeq = cpuPerCall(before, between, cfg.seqCalls);
+        const cpuConc = cpuPerCall(between, after, cfg.concCalls);
         const reading = rss.stop();
         const bridge = running.roots.length > 0;
         return {
@@ -77,6 +89,8 @@ export async function measureRound(name: ScenarioName, cfg: BenchConfig): Promis
           sampledPeakMb: bridge ? reading.sampledPeakMb : null,
           counted: reading.counted.map((p) => shortCmd(p.cmd)),
           cpu,
+          cpuSeq,
+          cpuConc,
         };
       })(),
       budget,
@@ -88,6 +102,14 @@ export async function measureRound(name: ScenarioName, cfg: BenchConfig): Promis
   } finally {
     await running.stop().catch(() => undefined);
   }
+}
+
+/** Median of each group (and bridge process) over the rounds. */
+function medCpu(cpus: CpuSnapshot[]): CpuSnapshot {
+  const m = (f: (c: CpuSnapshot) => number): number => round(median(cpus.map(f)), 3);
+  const parts: Record<string, number> = {};
+  for (const k of Object.keys(cpus[0]?.parts ?? {})) parts[k] = m((c) => c.parts?.[k] ?? NaN);
+  return { bridge: m((c) => c.bridge), server: m((c) => c.server), client: m((c) => c.client), parts };
 }
 
 /** Medians over the rounds (RSS: the highest round, it is a peak). */
@@ -105,11 +127,9 @@ export function aggregate(rounds: RoundResult[]): ScenarioResult {
     rss_mb: max((r) => r.hwmMb),
     rss_sampled_peak_mb: max((r) => r.sampledPeakMb),
     rss_counted: rounds[rounds.length - 1]?.counted ?? [],
-    cpu_ms_per_call: {
-      bridge: round(med((r) => r.cpu.bridge), 3),
-      server: round(med((r) => r.cpu.server), 3),
-      client: round(med((r) => r.cpu.client), 3),
-    },
+    cpu_ms_per_call: medCpu(rounds.map((r) => r.cpu)),
+    cpu_seq_ms_per_call: medCpu(rounds.map((r) => r.cpuSeq)),
+    cpu_conc_ms_per_call: medCpu(rounds.map((r) => r.cpuConc)),
     runs: rounds.map((r) => ({ p50_ms: round(r.p50_ms, 3), p99_ms: round(r.p99_ms, 3), seq_rps: round(r.seq_rps, 0), conc_rps: round(r.conc_rps, 0) })),
   };
 }

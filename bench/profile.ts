@@ -7,7 +7,8 @@
  * stops them gracefully so the profiles are written, and prints the top self-time
  * functions of each process. `direct` profiles only the server, behind the SDK's own
  * stdio transport (the floor the tunnel is compared with). PROFILE_STRACE=1 also counts
- * the server's syscalls (`strace -c`) during the measured calls.
+ * the server's syscalls (`strace -c`) during the measured calls. PROFILE_SEQ=1 makes the `calls`
+ * sequential instead (the p50 path: every process woken for every call).
  * The raw .cpuprofile files stay in the printed directory (open them in Chrome DevTools).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -105,6 +106,12 @@ const load = async (client: Client): Promise<void> => {
   const call = async (): Promise<void> => {
     await client.callTool({ name: 'echo', arguments: { message: 'bench' } });
   };
+  if (process.env.PROFILE_SEQ === '1') {
+    // The sequential phase alone: p50's critical path, every process woken for every call.
+    const seq = await sequential(call, calls);
+    console.log(`${calls} sequential calls (${mode}): p50 ${seq.p50_ms.toFixed(3)} ms, ${seq.seq_rps.toFixed(0)} calls/s`);
+    return;
+  }
   await sequential(call, 500);
   const rps = await concurrent(call, calls, 32);
   console.log(`${calls} calls at concurrency 32 (${mode}): ${rps.toFixed(0)} calls/s`);

@@ -31,6 +31,35 @@ function num(extra: Extra, key: string): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+const total = (c: { bridge: number; server: number; client: number }): number => c.bridge + c.server + c.client;
+
+/**
+ * On 2 cores conc32 is CPU-bound, so calls/s follow the CPU all processes spend per call in
+ * that phase: supergateway's total over ours predicts the ratio, and supergateway's total
+ * over our server + MCP client alone is the ratio a bridge costing nothing would reach —
+ * the ceiling of the conc32 target on this machine (docs/performance.md "What bounds us").
+ */
+function conc32Bounds(t: ScenarioResult | undefined, sg: ScenarioResult | undefined): Record<string, number | null> {
+  if (!t || !sg) return { 'tunnel-ws/supergateway-streamable-http conc_rps predicted by CPU/call': null, 'tunnel-ws/supergateway-streamable-http conc_rps ceiling (bridge at 0 CPU)': null };
+  const a = t.cpu_conc_ms_per_call;
+  const b = sg.cpu_conc_ms_per_call;
+  return {
+    'tunnel-ws/supergateway-streamable-http conc_rps predicted by CPU/call': ratio(total(b), total(a)),
+    'tunnel-ws/supergateway-streamable-http conc_rps ceiling (bridge at 0 CPU)': ratio(total(b), a.server + a.client),
+  };
+}
+
+/**
+ * A sequential call wakes every process once, one after the other, so the bridge's CPU per
+ * call in that phase is on p50's path: our p50 less all of it is the p50 a bridge costing
+ * nothing (same hops) would have — the floor of the p50 target.
+ */
+function p50Bound(t: ScenarioResult | undefined, sg: ScenarioResult | undefined): Record<string, number | null> {
+  const key = 'tunnel-ws/supergateway-streamable-http p50 floor (bridge at 0 CPU)';
+  if (!t || !sg) return { [key]: null };
+  return { [key]: ratio(t.p50_ms - t.cpu_seq_ms_per_call.bridge, sg.p50_ms) };
+}
+
 export function buildReport(scenarios: Record<string, ScenarioOutcome>, extra: Extra, mode: string, loadavgStart: number[]): BenchReport {
   const s = (n: string): ScenarioResult | undefined => ok(scenarios[n]);
   const sgHttp = s('supergateway-streamable-http');
@@ -49,6 +78,12 @@ export function buildReport(scenarios: Record<string, ScenarioOutcome>, extra: E
     'tunnel-ws/direct-stdio p50': ratio(s('tunnel-ws')?.p50_ms, s('direct-stdio')?.p50_ms),
     'tunnel-ws/supergateway-streamable-http p50': ratio(s('tunnel-ws')?.p50_ms, sgHttp?.p50_ms),
     'tunnel-ws/supergateway-streamable-http rss': ratio(s('tunnel-ws')?.rss_mb, sgHttp?.rss_mb),
+    // Per phase (compare.ts): the concurrent phase is CPU-bound, the sequential one is p50's critical path.
+    'tunnel-ws/supergateway-streamable-http bridge_cpu conc': ratio(s('tunnel-ws')?.cpu_conc_ms_per_call.bridge, sgHttp?.cpu_conc_ms_per_call.bridge),
+    'tunnel-ws conc server_cpu / direct-stdio seq server_cpu': ratio(s('tunnel-ws')?.cpu_conc_ms_per_call.server, s('direct-stdio')?.cpu_seq_ms_per_call.server),
+    'tunnel-ws/direct-stdio server_cpu conc': ratio(s('tunnel-ws')?.cpu_conc_ms_per_call.server, s('direct-stdio')?.cpu_conc_ms_per_call.server),
+    ...conc32Bounds(s('tunnel-ws'), sgHttp),
+    ...p50Bound(s('tunnel-ws'), sgHttp),
     'raw sse/ws frames_per_s': ratio(num(extra, 'raw_sse_frames_per_s'), num(extra, 'raw_ws_frames_per_s')),
     'raw poll/ws frames_per_s': ratio(num(extra, 'raw_poll_frames_per_s'), num(extra, 'raw_ws_frames_per_s')),
   };
@@ -103,15 +138,16 @@ const pad = (v: unknown, w: number): string => String(v ?? '—').padStart(w);
 /** Markdown-compatible table (pasted as is into docs/performance.md). */
 export function formatReport(r: BenchReport): string {
   const lines = [
-    `| scenario | p50 ms | p99 ms | seq req/s | conc32 req/s | bridge RSS MB | CPU ms/call bridge / server / client |`,
-    `|---|---:|---:|---:|---:|---:|---|`,
+    `| scenario | p50 ms | p99 ms | seq req/s | conc32 req/s | bridge RSS MB | CPU ms/call bridge / server / client | seq phase | conc32 phase | bridge by process (conc32) |`,
+    `|---|---:|---:|---:|---:|---:|---|---|---|---|`,
   ];
   for (const [name, o] of Object.entries(r.scenarios)) {
-    if ('unavailable' in o) lines.push(`| ${name} | unavailable: ${o.unavailable.replace(/\|/g, '/').slice(0, 160)} | | | | | |`);
+    if ('unavailable' in o) lines.push(`| ${name} | unavailable: ${o.unavailable.replace(/\|/g, '/').slice(0, 160)} | | | | | | | | |`);
     else {
-      const c = o.cpu_ms_per_call;
+      const g = (c: { bridge: number; server: number; client: number }): string => `${c.bridge} / ${c.server} / ${c.client}`;
+      const parts = Object.entries(o.cpu_conc_ms_per_call.parts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '—';
       lines.push(
-        `| ${name} | ${pad(o.p50_ms, 6)} | ${pad(o.p99_ms, 6)} | ${pad(o.seq_rps, 7)} | ${pad(o.conc_rps, 7)} | ${pad(o.rss_mb, 6)} | ${c.bridge} / ${c.server} / ${c.client} |`,
+        `| ${name} | ${pad(o.p50_ms, 6)} | ${pad(o.p99_ms, 6)} | ${pad(o.seq_rps, 7)} | ${pad(o.conc_rps, 7)} | ${pad(o.rss_mb, 6)} | ${g(o.cpu_ms_per_call)} | ${g(o.cpu_seq_ms_per_call)} | ${g(o.cpu_conc_ms_per_call)} | ${parts} |`,
       );
     }
   }

@@ -93,7 +93,8 @@ export async function runConnect(flags: Record<string, unknown>, env: NodeJS.Pro
   const logger = createLogger({ level: first.logLevel });
   for (const warning of warnings) logger.warn(warning);
   // Loaded only when connecting, so --help and config errors do not pay for the client.
-  const { runServers } = await import('./run-servers.js');
+  const [{ runServers }, { compileWasmSmall }] = await Promise.all([import('./run-servers.js'), import('../client/wasm-tier.js')]);
+  compileWasmSmall();
   return runServers(servers, logger, first.metricsPort);
 }
 
