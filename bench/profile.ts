@@ -46,6 +46,29 @@ function top(file: string, n = 25): string[] {
     .map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)} %  ${k}`);
 }
 
+/**
+ * Self time by kind: our code (dist/), packages (node_modules), Node's JavaScript (node:),
+ * native calls named by V8 (writev, writeUtf8String, …: mostly syscalls), GC, the rest.
+ */
+function kinds(file: string): string {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+  const total = prof.samples.length || 1;
+  const sum = new Map<string, number>();
+  for (const node of prof.nodes) {
+    const { functionName: fn, url } = node.callFrame;
+    const kind =
+      fn === '(idle)' ? 'idle'
+      : fn === '(garbage collector)' ? 'gc'
+      : url.includes('node_modules') ? 'packages'
+      : url.includes('/dist/') ? 'ours'
+      : url.startsWith('node:') ? 'node js'
+      : url === '' && fn !== '' && !fn.startsWith('(') ? 'native (syscalls)'
+      : 'other';
+    sum.set(kind, (sum.get(kind) ?? 0) + (node.hitCount ?? 0));
+  }
+  return [...sum.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${((v / total) * 100).toFixed(1)} %`).join(', ');
+}
+
 const mode = process.argv[2] ?? 'ws';
 const calls = Number(process.argv[3] ?? 20_000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-bench-prof-'));
@@ -157,7 +180,7 @@ try {
   }
   for (const [name, d] of Object.entries(dirs)) {
     for (const f of process.env.PROFILE_CPU === '0' ? [] : readdirSync(d)) {
-      console.log(`\n== ${name}: ${path.join(d, f)}`);
+      console.log(`\n== ${name}: ${path.join(d, f)}\n   by kind: ${kinds(path.join(d, f))}`);
       for (const line of top(path.join(d, f))) console.log(line);
     }
   }
