@@ -49,17 +49,6 @@ function conc32Bounds(t: ScenarioResult | undefined, sg: ScenarioResult | undefi
   };
 }
 
-/**
- * A sequential call wakes every process once, one after the other, so the bridge's CPU per
- * call in that phase is on p50's path: our p50 less all of it is the p50 a bridge costing
- * nothing (same hops) would have — the floor of the p50 target.
- */
-function p50Bound(t: ScenarioResult | undefined, sg: ScenarioResult | undefined): Record<string, number | null> {
-  const key = 'tunnel-ws/supergateway-streamable-http p50 floor (bridge at 0 CPU)';
-  if (!t || !sg) return { [key]: null };
-  return { [key]: ratio(t.p50_ms - t.cpu_seq_ms_per_call.bridge, sg.p50_ms) };
-}
-
 export function buildReport(scenarios: Record<string, ScenarioOutcome>, extra: Extra, mode: string, loadavgStart: number[]): BenchReport {
   const s = (n: string): ScenarioResult | undefined => ok(scenarios[n]);
   const sgHttp = s('supergateway-streamable-http');
@@ -83,7 +72,6 @@ export function buildReport(scenarios: Record<string, ScenarioOutcome>, extra: E
     'tunnel-ws conc server_cpu / direct-stdio seq server_cpu': ratio(s('tunnel-ws')?.cpu_conc_ms_per_call.server, s('direct-stdio')?.cpu_seq_ms_per_call.server),
     'tunnel-ws/direct-stdio server_cpu conc': ratio(s('tunnel-ws')?.cpu_conc_ms_per_call.server, s('direct-stdio')?.cpu_conc_ms_per_call.server),
     ...conc32Bounds(s('tunnel-ws'), sgHttp),
-    ...p50Bound(s('tunnel-ws'), sgHttp),
     'raw sse/ws frames_per_s': ratio(num(extra, 'raw_sse_frames_per_s'), num(extra, 'raw_ws_frames_per_s')),
     'raw poll/ws frames_per_s': ratio(num(extra, 'raw_poll_frames_per_s'), num(extra, 'raw_ws_frames_per_s')),
   };
