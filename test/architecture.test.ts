@@ -24,6 +24,7 @@ const LOADED_ON_DEMAND: Record<string, string> = {
   'quickjs-wasi': '--proxy-pac / a PAC file from --proxy system',
   kerberos: 'a proxy asking for Negotiate',
   yaml: 'a YAML config file',
+  '@modelcontextprotocol/sdk': "a 2025-era MCP client session (the gateway's first initialize)",
 };
 
 /** Layer of each top-level part of src/; an import must go to a lower layer (or stay in its folder). */

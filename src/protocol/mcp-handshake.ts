@@ -17,6 +17,14 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest } f
  */
 export const LATEST_PROTOCOL_VERSION = '2025-11-25';
 
+/**
+ * The 2025-era protocol versions the gateway accepts (its answer to `initialize`, the
+ * `MCP-Protocol-Version` header of later requests): the SDK's SUPPORTED_PROTOCOL_VERSIONS,
+ * kept equal by the same test, so that the gateway loads the SDK only with its first
+ * 2025-era session (gateway/mcp/sdk-transport.ts).
+ */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [LATEST_PROTOCOL_VERSION, '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
+
 export interface Implementation {
   name: string;
   version: string;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LATEST_PROTOCOL_VERSION as SDK_LATEST } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION as SDK_LATEST, SUPPORTED_PROTOCOL_VERSIONS as SDK_SUPPORTED } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerDescription } from '../../src/protocol/envelope.js';
 import {
   describeServer,
@@ -8,10 +8,15 @@ import {
   initializeResultOf,
   LATEST_PROTOCOL_VERSION,
   readInitializeAnswer,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from '../../src/protocol/mcp-handshake.js';
 
 test('the client offers the protocol version of the SDK it ships with', () => {
   assert.equal(LATEST_PROTOCOL_VERSION, SDK_LATEST);
+});
+
+test("the gateway accepts the 2025-era protocol versions of the SDK whose transport it uses", () => {
+  assert.deepEqual(SUPPORTED_PROTOCOL_VERSIONS, SDK_SUPPORTED);
 });
 
 test('one reading of an initialize answer for both halves: result, refusal, or what is missing', () => {

@@ -17,8 +17,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { realClock, type Clock } from '../../clock.js';
 import type { Logger } from '../../observability/logger.js';
 import { rpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
@@ -33,6 +33,8 @@ import { DEFAULT_KEEPALIVE_MS, RequestStreams } from './request-streams.js';
 import type { SessionSlots } from './session-slots.js';
 import { BoundedEventStore } from './event-store.js';
 import { markInitialized, requestsOnStream, type McpSessionStore } from './session-store.js';
+import { sdkTransport, type SdkTransportClass } from './sdk-transport.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/mcp-handshake.js';
 
 /** SSE events kept per MCP session for clients that reconnect (`--mcp-resume-bytes`). */
 export const DEFAULT_RESUME_BYTES = 1024 * 1024;
@@ -153,6 +155,8 @@ export class McpEndpoint {
     if (!isInitialize(body)) {
       return sendJson(res, 400, rpcError(null, -32000, 'Bad Request: no Mcp-Session-Id header; a new MCP session must start with initialize'));
     }
+    const Transport = await this.loadTransport(res, body);
+    if (!Transport) return;
     const tunnel = this.o.registry.serving(serverName);
     const mux = this.o.multiplexers.get(serverName);
     if (!tunnel || !mux) return sendJson(res, 404, rpcError(null, RpcErrorCode.TunnelUnavailable, `no tunneled server named ${serverName}`));
@@ -191,7 +195,7 @@ export class McpEndpoint {
     }
     // Counted before the first await, so concurrent initializes cannot both take the last slot.
     const capabilities = (body as { params?: { capabilities?: Record<string, unknown> } }).params?.capabilities;
-    const session = this.open(serverName, principal.subject, mux, release, { capabilities });
+    const session = this.open(Transport, serverName, principal.subject, mux, release, { capabilities });
     track(session, res, this.clock);
     try {
       await session.transport.handleRequest(req, res, body);
@@ -229,12 +233,13 @@ export class McpEndpoint {
    * resumable. Undefined when there is nothing to take up (the caller answers 404).
    */
   private async revive(sid: string, serverName: string, principal: Principal): Promise<McpSession | undefined> {
+    const Transport = await sdkTransport();
     const rec = await this.o.store!.find(sid).catch(() => undefined);
     const mux = this.o.multiplexers.get(serverName);
     if (!rec || rec.server !== serverName || rec.subject !== principal.subject || !mux || this.sessions.has(sid)) return this.sessions.get(sid);
     const release = this.o.slots.take(principal.subject);
     if (!release) return undefined;
-    const session = this.open(serverName, principal.subject, mux, release, { capabilities: rec.capabilities, revived: sid });
+    const session = this.open(Transport, serverName, principal.subject, mux, release, { capabilities: rec.capabilities, revived: sid });
     markInitialized(session.transport, sid);
     this.adopt(session, sid, rec.capabilities ?? {});
     this.o.logger.info({ event: 'mcp_session_revived', mcpSessionId: sid, server: serverName }, 'MCP client session taken up from the cluster store');
@@ -246,7 +251,26 @@ export class McpEndpoint {
     session.mux.addClient({ id, principal: session.owner, send: (msg, related) => this.send(session, msg, related) }, capabilities);
   }
 
-  private open(serverName: string, owner: string, mux: Multiplexer, release: () => void, from: { capabilities?: Record<string, unknown> | undefined; revived?: string }): McpSession {
+  /** The SDK transport for a new session (sdk-transport.ts); undefined once `res` was answered with the error. */
+  private async loadTransport(res: ServerResponse, body: unknown): Promise<SdkTransportClass | undefined> {
+    try {
+      return await sdkTransport();
+    } catch (err) {
+      this.o.logger.error({ event: 'mcp_transport_unavailable', err }, 'could not load the MCP session transport');
+      const id = (body as { id?: unknown }).id;
+      sendJson(res, 500, rpcError(typeof id === 'string' || typeof id === 'number' ? id : null, RpcErrorCode.InternalError, 'the gateway could not open an MCP session (its session transport failed to load); see its log'));
+      return undefined;
+    }
+  }
+
+  private open(
+    Transport: SdkTransportClass,
+    serverName: string,
+    owner: string,
+    mux: Multiplexer,
+    release: () => void,
+    from: { capabilities?: Record<string, unknown> | undefined; revived?: string },
+  ): McpSession {
     const log = this.o.logger.child({ server: serverName, owner });
     const resumeBytes = this.o.resumeBytes ?? DEFAULT_RESUME_BYTES;
     const cluster = this.o.store;
@@ -254,7 +278,7 @@ export class McpEndpoint {
     // the session up finds them; the gateway's own request streams (local store only) stay off.
     const local = resumeBytes > 0 && !cluster ? new BoundedEventStore({ maxBytes: resumeBytes, maxEvents: MAX_RESUME_EVENTS }) : undefined;
     const events = cluster ? cluster.events(() => transport.sessionId, (streamId) => requestsOnStream(transport, streamId)) : local;
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport: StreamableHTTPServerTransport = new Transport({
       sessionIdGenerator: () => from.revived ?? randomUUID(),
       // Comments on idle streams: proxies' read timeouts see traffic, and a write to a vanished
       // client eventually fails at the TCP level and ends the stream (docs/gateway.md, "Connections").
