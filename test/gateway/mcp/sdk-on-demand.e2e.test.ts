@@ -15,7 +15,7 @@ import { EVERYTHING, firstText, REPO, spawnBin, startGateway, stopAll, waitFor, 
 after(stopAll);
 
 const SDK = '/node_modules/@modelcontextprotocol/sdk/';
-const trace = { NODE_OPTIONS: `--import ${path.join(REPO, 'test/helpers/import-trace.mjs')}`, IMPORT_TRACE: SDK };
+const trace = { NODE_OPTIONS: `--import "${path.join(REPO, 'test/helpers/import-trace.mjs')}"`, IMPORT_TRACE: SDK };
 const sdkLoads = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('import-trace: ') && l.includes(SDK));
 
 test('2026-07-28 clients are served without the SDK transport; the first 2025-era session loads it', { timeout: 60_000 }, async () => {
