@@ -30,8 +30,12 @@ interface ProfileNode {
   hitCount?: number;
 }
 
-function top(file: string, n = 25): string[] {
-  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+}
+
+function top(prof: Profile, n = 25): string[] {
   const total = prof.samples.length || 1;
   const byFn = new Map<string, number>();
   for (const node of prof.nodes) {
@@ -50,8 +54,7 @@ function top(file: string, n = 25): string[] {
  * Self time by kind: our code (dist/), packages (node_modules), Node's JavaScript (node:),
  * native calls named by V8 (writev, writeUtf8String, …: mostly syscalls), GC, the rest.
  */
-function kinds(file: string): string {
-  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+function kinds(prof: Profile): string {
   const total = prof.samples.length || 1;
   const sum = new Map<string, number>();
   for (const node of prof.nodes) {
@@ -180,8 +183,9 @@ try {
   }
   for (const [name, d] of Object.entries(dirs)) {
     for (const f of process.env.PROFILE_CPU === '0' ? [] : readdirSync(d)) {
-      console.log(`\n== ${name}: ${path.join(d, f)}\n   by kind: ${kinds(path.join(d, f))}`);
-      for (const line of top(path.join(d, f))) console.log(line);
+      const prof = JSON.parse(readFileSync(path.join(d, f), 'utf8')) as Profile;
+      console.log(`\n== ${name}: ${path.join(d, f)}\n   by kind: ${kinds(prof)}`);
+      for (const line of top(prof)) console.log(line);
     }
   }
 } finally {
